@@ -1,0 +1,189 @@
+"""Pages: home, the respondent's questionnaire from an invitation link, and the officials' reports."""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from assessment import access
+from assessment.models import Wave
+from questionnaires.forms import SubmissionError, compiled_form
+from questionnaires.invitations import InvitationInvalid, invitation_open
+from questionnaires.models import Item
+from questionnaires.selectors import DEMOGRAPHICS, case_answers, next_step, respondent_plan
+from questionnaires.services import Submission, response_submit, responses_score_new
+from reports.services import county_report_file
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "frontend/home.html")
+
+
+def _invitation_or_error(request: HttpRequest, token: str) -> Any:
+    try:
+        return invitation_open(token)
+    except InvitationInvalid as exc:
+        messages = {
+            "malformed": _("这个链接不完整或有误，请检查是否完整复制了链接，或重新扫描二维码。"),
+            "unknown": _("没有找到这个邀请。请检查链接，或联系为您送达邀请的调查员。"),
+            "revoked": _("这个邀请已经失效，可能已换发新的邀请。请联系调查员。"),
+            "expired": _("这个邀请已经过期。感谢您的关注！"),
+        }
+        status = 410 if exc.reason in ("revoked", "expired") else 404
+        return render(request, "frontend/respondent/invalid.html", {"message": messages[exc.reason]}, status=status)
+
+
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """The respondent's landing page: consent, and the questionnaires to answer."""
+    found = _invitation_or_error(request, token)
+    if isinstance(found, HttpResponse):
+        return found
+    plan = respondent_plan(found.case)
+    step = next_step(plan)
+    return render(
+        request,
+        "frontend/respondent/invitation.html",
+        {"token": token, "plan": plan, "next": step, "wave": found.wave, "finished": step is None},
+    )
+
+
+def _item_view(item: Any, lang_en: bool, value: Any) -> dict[str, Any]:
+    label = (item.label_en or item.label_zh) if lang_en else item.label_zh
+    hint = (item.hint_en or item.hint_zh) if lang_en else item.hint_zh
+    options = [
+        {"name": o.name, "label": (o.label_en or o.label_zh) if lang_en else o.label_zh,
+         "checked": o.name in value if isinstance(value, list) else o.name == value}
+        for o in item.options
+    ]
+    return {
+        "name": item.name,
+        "type": item.type,
+        "label": label,
+        "hint": hint,
+        "required": item.required,
+        "options": options,
+        "value": "" if value is None or isinstance(value, list) else value,
+        "relevant": json.dumps(item.relevant) if item.relevant is not None else "",
+        "multiple": item.type == Item.Type.MULTIPLE,
+        "choice": item.type in (Item.Type.TRUE_FALSE, Item.Type.SINGLE, Item.Type.LIKERT, Item.Type.MULTIPLE),
+        "input_type": "number" if item.type in (Item.Type.INTEGER, Item.Type.DECIMAL) else "text",
+        "is_note": item.type == Item.Type.NOTE,
+    }
+
+
+def _raw_answers(request: HttpRequest, form: Any) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for item in form.items:
+        if item.type == Item.Type.NOTE:
+            continue
+        if item.type == Item.Type.MULTIPLE:
+            values = request.POST.getlist(f"q_{item.name}")
+            if values:
+                answers[item.name] = values
+        else:
+            value = request.POST.get(f"q_{item.name}", "").strip()
+            if value:
+                answers[item.name] = value
+    return answers
+
+
+@require_http_methods(["GET", "POST"])
+def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
+    """One questionnaire of the invitation, as a plain form that the server validates."""
+    found = _invitation_or_error(request, token)
+    if isinstance(found, HttpResponse):
+        return found
+    case = found.case
+    plan = respondent_plan(case)
+    step = next((s for s in plan if s.code == code), None)
+    if step is None:
+        raise Http404(_("这份问卷不属于本次调查。"))
+    if step.status == "done":
+        return redirect("invitation", token=token)
+    if step.status == "not_eligible":
+        return redirect("invitation", token=token)
+    if step.status == "waiting":
+        return redirect("questionnaire", token=token, code=DEMOGRAPHICS)
+    form = compiled_form(step.version)
+    context_values = case_answers(case, DEMOGRAPHICS) if code != DEMOGRAPHICS else {}
+    errors: dict[str, str] = {}
+    raw: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        raw = _raw_answers(request, form)
+        try:
+            client_id = uuid.UUID(request.POST.get("client_id", ""))
+        except ValueError:
+            errors["client_id"] = _("提交标识无效，请刷新页面后重试。")
+            status = 400
+        else:
+            started = parse_datetime(request.POST.get("started_at", "") or "")
+            submission = Submission(client_id=client_id, answers=raw, language=get_language() or "zh-hans", started_at=started)
+            try:
+                response, _created = response_submit(
+                    wave=found.wave, version=step.version, submission=submission, case=case,
+                    invitation=found, context=context_values,
+                )
+            except SubmissionError as exc:
+                errors = {k.removeprefix("answers."): v for k, v in exc.errors.items()}
+                status = 400
+            else:
+                responses_score_new(response)
+                following = next_step(respondent_plan(case))
+                if following is None:
+                    return redirect("invitation", token=token)
+                return redirect("questionnaire", token=token, code=following.code)
+    lang_en = (get_language() or "").startswith("en")
+    items = [_item_view(item, lang_en, raw.get(item.name)) for item in form.items]
+    for view in items:
+        view["error"] = errors.get(view["name"], "")
+    position = [s.code for s in plan if s.status != "not_eligible"].index(code) + 1
+    return render(
+        request,
+        "frontend/respondent/questionnaire.html",
+        {
+            "token": token,
+            "title": form.title_en if lang_en and form.title_en else form.title_zh,
+            "items": items,
+            "errors": errors,
+            "client_id": request.POST.get("client_id") or uuid.uuid4(),
+            "context_json": json.dumps(context_values, ensure_ascii=False),
+            "position": position,
+            "total": len([s for s in plan if s.status != "not_eligible"]),
+        },
+        status=status,
+    )
+
+
+@login_required
+def officials(request: HttpRequest) -> HttpResponse:
+    """Waves and their reports, as far as the signed-in user may see them."""
+    waves = [w for w in access.visible_waves(request.user).order_by("-year") if access.can_view_county_report(request.user, w)]
+    if not waves and access.profile_of(request.user) is None:
+        return HttpResponseForbidden(render(request, "frontend/forbidden.html").content)
+    return render(request, "frontend/officials.html", {"waves": waves})
+
+
+@login_required
+def county_report_pdf(request: HttpRequest, wave_code: str) -> HttpResponse:
+    profile = access.profile_of(request.user)
+    wave = Wave.objects.filter(code=wave_code, county_id=profile.county_id if profile else None).first()
+    if wave is None:
+        raise Http404(_("没有这个调查轮次。"))
+    if not access.can_view_county_report(request.user, wave):
+        return HttpResponseForbidden(render(request, "frontend/forbidden.html").content)
+    try:
+        report = county_report_file(wave=wave, user=request.user)
+    except ValueError as exc:
+        return render(request, "frontend/report_unavailable.html", {"wave": wave, "reason": str(exc)}, status=409)
+    response = HttpResponse(report.file.open("rb").read(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="suyang-{wave.code}-county.pdf"'
+    return response

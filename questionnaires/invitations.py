@@ -1,0 +1,62 @@
+"""Invitation links: unguessable (192-bit) tokens bound to one case, expiring, revocable."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from assessment.models import Case
+from questionnaires.models import Invitation
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]{32}$")
+
+
+class InvitationInvalid(LookupError):
+    """A token that opens nothing; `reason` says why in words a respondent can act on."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+@transaction.atomic
+def invitation_create(*, case: Case, days: int | None = None, label: str = "") -> str:
+    """Create the live invitation of CASE (revoking an older one) and return its token."""
+    Invitation.objects.filter(case=case, revoked=False).update(revoked=True)
+    token = secrets.token_urlsafe(24)  # 24 random bytes -> 32 url-safe characters
+    Invitation.objects.create(
+        wave_id=case.wave_id,
+        case=case,
+        token_hash=token_hash(token),
+        token=token,
+        expires_at=timezone.now() + timedelta(days=days or settings.SUYANG_INVITATION_DAYS),
+        label=label,
+    )
+    return token
+
+
+def invitation_open(token: str) -> Invitation:
+    """Return the live invitation for TOKEN; raise InvitationInvalid otherwise."""
+    if not isinstance(token, str) or not _TOKEN.match(token):
+        raise InvitationInvalid("malformed")
+    invitation = (
+        Invitation.objects.select_related("case", "wave", "case__town").filter(token_hash=token_hash(token)).first()
+    )
+    if invitation is None:
+        raise InvitationInvalid("unknown")
+    if invitation.revoked:
+        raise InvitationInvalid("revoked")
+    if invitation.expires_at <= timezone.now():
+        raise InvitationInvalid("expired")
+    if invitation.first_opened_at is None:
+        Invitation.objects.filter(pk=invitation.pk, first_opened_at__isnull=True).update(first_opened_at=timezone.now())
+    return invitation
