@@ -9,7 +9,7 @@ RUNTIME_DEBS := fonts-wqy-microhei
 TEST_DEBS := $(RUNTIME_DEBS) poppler-utils chromium postgresql
 export DJANGO_ALLOW_ASYNC_UNSAFE := true
 
-.PHONY: demo test test-sqlite test-postgres serve clean
+.PHONY: demo test lint test-sqlite test-postgres serve clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,14 @@ serve: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	scripts/system-deps.sh $(TEST_DEBS)
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
+
+lint:
+	@echo "== ruff and mypy (strict on scoring/) =="
+	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 
 test-sqlite:
 	@echo "== test suite on SQLite =="

@@ -79,6 +79,24 @@ def _item_view(item: Any, lang_en: bool, value: Any) -> dict[str, Any]:
     }
 
 
+def _respondent_errors(form: Any, errors: dict[str, str], lang_en: bool) -> dict[str, str]:
+    """Return {question name: message in the respondent's language} for the service's (English, API) errors."""
+    shown = {}
+    for field, message in errors.items():
+        name = field.removeprefix("answers.")
+        item = form.by_name.get(name)
+        if item is None:
+            shown[name] = message
+        elif message == "this question is required":
+            shown[name] = _("请回答这道题。")
+        elif item.constraint is not None and message in (item.constraint_message_en, "the answer is out of range"):
+            own = item.constraint_message_en if lang_en else item.constraint_message_zh
+            shown[name] = own or _("这个回答超出了允许的范围，请检查。")
+        else:
+            shown[name] = _("这个回答无效，请检查后重新填写。")
+    return shown
+
+
 def _raw_answers(request: HttpRequest, form: Any) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     for item in form.items:
@@ -133,7 +151,7 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
                     invitation=found, context=context_values,
                 )
             except SubmissionError as exc:
-                errors = {k.removeprefix("answers."): v for k, v in exc.errors.items()}
+                errors = _respondent_errors(form, exc.errors, (get_language() or "").startswith("en"))
                 status = 400
             else:
                 responses_score_new(response)
@@ -167,7 +185,10 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
 def officials(request: HttpRequest) -> HttpResponse:
     """Waves and their reports, as far as the signed-in user may see them."""
     waves = [w for w in access.visible_waves(request.user).order_by("-year") if access.can_view_county_report(request.user, w)]
-    if not waves and access.profile_of(request.user) is None:
+    profile = access.profile_of(request.user)
+    # Staff without report rights (enumerators) are told so, not shown an empty list; the
+    # unsaved wave asks access.py whether the role may see any report of its county.
+    if not waves and (profile is None or not access.can_view_county_report(request.user, Wave(county_id=profile.county_id))):
         return HttpResponseForbidden(render(request, "frontend/forbidden.html").content)
     return render(request, "frontend/officials.html", {"waves": waves})
 
@@ -175,7 +196,9 @@ def officials(request: HttpRequest) -> HttpResponse:
 @login_required
 def county_report_pdf(request: HttpRequest, wave_code: str) -> HttpResponse:
     profile = access.profile_of(request.user)
-    wave = Wave.objects.filter(code=wave_code, county_id=profile.county_id if profile else None).first()
+    if profile is None:
+        return HttpResponseForbidden(render(request, "frontend/forbidden.html").content)
+    wave = Wave.objects.filter(code=wave_code, county_id=profile.county_id).first()
     if wave is None:
         raise Http404(_("没有这个调查轮次。"))
     if not access.can_view_county_report(request.user, wave):

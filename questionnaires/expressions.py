@@ -17,10 +17,10 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 Node = list[Any]
-Value = Union[str, float, bool, list[str], None]
+Value = str | float | bool | list[str] | None
 
 
 class ExpressionError(ValueError):

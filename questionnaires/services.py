@@ -36,7 +36,6 @@ from questionnaires.models import (
 from questionnaires.xlsform import ParsedForm, parse_levels, read_xlsform
 from scoring import keys as key_math
 
-
 # --- instruments -------------------------------------------------------------------------
 
 

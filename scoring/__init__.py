@@ -21,7 +21,7 @@ from scoring.design import (
     design_create,
     design_degrees_of_freedom,
 )
-from scoring.domains import DomainStatistics, Domains, domain_estimate, domains_encode
+from scoring.domains import Domains, DomainStatistics, domain_estimate, domains_encode
 from scoring.estimates import CellEstimate, estimate_mean, estimate_proportion, estimate_total
 from scoring.intervals import (
     CI_METHODS,

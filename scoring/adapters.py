@@ -100,7 +100,7 @@ def respondent_table(wave: Wave, instrument_code: str) -> RespondentTable:
     n = len(rows)
     stratum, psu, pi = [], [], np.empty(n)
     town, urban, sex, age, education, occupation = [], [], [], [], [], []
-    for i, (pk, case_id, code, p1, p2, p3, town_code, stratum_code, certain, unit, ur) in enumerate(rows):
+    for i, (_pk, case_id, code, p1, p2, p3, town_code, stratum_code, certain, unit, ur) in enumerate(rows):
         if p3 is None:
             raise DataProblem(f"case {code}: no respondent was selected, so it has no inclusion probability")
         answers = demo.get(case_id)

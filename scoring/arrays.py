@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, Union, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,7 @@ IntArray = npt.NDArray[np.intp]
 BoolArray = npt.NDArray[np.bool_]
 
 #: One label column, or several of the same length whose combinations are the groups.
-Grouping = Union[npt.ArrayLike, Sequence[npt.ArrayLike]]
+Grouping = npt.ArrayLike | Sequence[npt.ArrayLike]
 
 # Integer labels whose range is at most this many times the row count (or this absolute size)
 # are encoded with bincount/lookup tables instead of a sort.

@@ -174,8 +174,11 @@ def score(key: KeyArrays, answers: npt.NDArray[np.int64]) -> ScoreResult:
     flag_dims: dict[str, tuple[str, ...]] = {}
     levels: dict[str, list[str]] = {}
     for bench in key.benchmarks:
+        got: npt.NDArray[np.float64]
+        top: npt.NDArray[np.float64]
+        dims: tuple[str, ...]
         if bench.scope == "total":
-            got, top, dims = total, key.max_points, ("",)
+            got, top, dims = total, np.asarray(key.max_points), ("",)
         else:
             kind, _, ref = bench.scope.partition(":")
             cols = [
@@ -191,9 +194,11 @@ def score(key: KeyArrays, answers: npt.NDArray[np.int64]) -> ScoreResult:
     return ScoreResult(item_points, answered, total, dimension_points, flags, flag_dims, levels)
 
 
-def _meets(got: Any, top: Any, basis: str, threshold: float) -> npt.NDArray[np.bool_]:
+def _meets(
+    got: npt.NDArray[np.float64], top: npt.NDArray[np.float64], basis: str, threshold: float
+) -> npt.NDArray[np.bool_]:
     if basis == "share":
-        return np.asarray(got >= threshold * np.asarray(top) - _EPS)
+        return np.asarray(got >= threshold * top - _EPS)
     return np.asarray(got >= threshold - _EPS)
 
 

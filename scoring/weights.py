@@ -48,7 +48,6 @@ from scoring.arrays import (
 from scoring.design import Calibration, SurveyDesign
 from scoring.variance import bincount_2d
 
-
 # A proportional-fitting sweep must cut the margin error at least by this factor, or raking
 # continues with Newton steps.
 _IPF_MIN_GAIN = 0.5

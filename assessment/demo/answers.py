@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assessment.demo.population import EDUCATION, OCCUPATION, Population
 from assessment.demo.county import TOWNS
+from assessment.demo.population import EDUCATION, OCCUPATION, Population
 from scoring.keys import KeyArrays
 
 

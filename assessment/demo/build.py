@@ -35,9 +35,9 @@ from assessment.models import (
     Household,
     HouseholdMember,
     Role,
-    SampledUnit,
     SampleDesign,
     SampleDraw,
+    SampledUnit,
     StaffProfile,
     Stratum,
     Target,
@@ -47,8 +47,8 @@ from assessment.models import (
     Wave,
     WaveInstrument,
 )
-from questionnaires.invitations import invitation_create
 from questionnaires.forms import compiled_form, validate_answers
+from questionnaires.invitations import invitation_create
 from questionnaires.models import InstrumentVersion, Item, Response, ScoringKey
 from questionnaires.services import instrument_import, instrument_publish, key_compile, payload_hash
 
@@ -231,7 +231,7 @@ class DemoBuilder:
             for position, case in enumerate(cases):
                 if position not in pending.values() and case.disposition == "pending":
                     invitation_create(case=case)
-        for code, model in true_model.MODELS.items():
+        for code in true_model.MODELS:
             result.truth[(year, code)] = self.truths[(year, code)].share
 
     def sample_rows(
@@ -280,7 +280,7 @@ class DemoBuilder:
         )
         visit_day = _aware(date(year, 9, 3))
         cases = []
-        for i, (v, h) in enumerate(zip(sample.village, sample.household)):
+        for i, v in enumerate(sample.village):
             town = towns[int(pop.villages.town[v])]
             outcome = sample.outcome[i]
             cases.append(

@@ -9,11 +9,11 @@ the development zone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
-from assessment.demography import EDUCATION_LEVELS as EDUCATION
 from assessment.demo.county import COMMUNITY_NAMES, TOWNS, VILLAGE_FIRST, VILLAGE_SECOND
 
 OCCUPATION = (
@@ -62,15 +62,15 @@ class Population:
     def size(self) -> int:
         return int(self.age.size)
 
-    @property
+    @cached_property
     def village(self) -> npt.NDArray[np.int64]:
         return self.household_village[self.person_household]
 
-    @property
+    @cached_property
     def town(self) -> npt.NDArray[np.int64]:
         return self.villages.town[self.village]
 
-    @property
+    @cached_property
     def urban(self) -> npt.NDArray[np.bool_]:
         return self.villages.urban[self.village]
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import logit
 
 from assessment.demo.population import OCCUPATION, Population
 
@@ -153,6 +152,45 @@ class WaveTruth:
         return self.theta[pos, None] > self.thresholds[pos]
 
 
+def critical_thresholds(
+    thresholds: npt.NDArray[np.float32], points: npt.NDArray[np.float64], cut: float
+) -> npt.NDArray[np.float64]:
+    """Return, per row, the ability above which the points of items with T_ij < θ reach CUT.
+
+    With one point value this is an order statistic; with two (health: 1 and 2 points) the
+    minimum over j (items of the larger value answered) of max(j-th larger-value threshold,
+    the needed-th smaller-value threshold); otherwise a full sort.
+    """
+    n, k = thresholds.shape
+    values = np.unique(points)
+    if values.size == 1:
+        need = int(np.ceil(cut / values[0] - 1e-9))
+        if need <= 0:
+            return np.full(n, -np.inf)
+        if need > k:
+            return np.full(n, np.inf)
+        return np.partition(thresholds, need - 1, axis=1)[:, need - 1].astype(np.float64)
+    if values.size == 2:
+        small, large = float(values[0]), float(values[1])
+        s1 = np.sort(thresholds[:, points == small], axis=1)
+        s2 = np.sort(thresholds[:, points == large], axis=1)
+        best = np.full(n, np.inf)
+        for j in range(s2.shape[1] + 1):
+            need = max(0, int(np.ceil((cut - large * j) / small - 1e-9)))
+            if need > s1.shape[1]:
+                continue
+            candidate = s2[:, j - 1].astype(np.float64) if j > 0 else np.full(n, -np.inf)
+            if need > 0:
+                candidate = np.maximum(candidate, s1[:, need - 1])
+            best = np.minimum(best, candidate)
+        return best
+    order = np.argsort(thresholds, axis=1)
+    cum = np.cumsum(points[order], axis=1)
+    reach = np.argmax(cum >= cut - 1e-9, axis=1)
+    found = np.take_along_axis(thresholds, order, axis=1)[np.arange(n), reach].astype(np.float64)
+    return np.where(cum[:, -1] >= cut - 1e-9, found, np.inf)
+
+
 def wave_truth(
     model: AbilityModel,
     pop: Population,
@@ -167,12 +205,11 @@ def wave_truth(
     rng = np.random.default_rng([model.seed, year])
     eligible = np.flatnonzero((pop.age >= model.age_min) & (pop.age <= model.age_max)).astype(np.int64)
     x = model.covariates(pop)[eligible] + model.wave_sd * rng.normal(size=eligible.size)
-    u = rng.uniform(1e-7, 1 - 1e-7, size=(eligible.size, items.points.size)).astype(np.float32)
-    thresholds = (items.difficulty[None, :] + logit(u) / items.discrimination[None, :]).astype(np.float32)
-    order = np.argsort(thresholds, axis=1)
-    cum = np.cumsum(items.points[order], axis=1)
-    reach = np.argmax(cum >= cut_points - 1e-9, axis=1)
-    critical = np.take_along_axis(thresholds, order, axis=1)[np.arange(eligible.size), reach]
+    u = np.clip(rng.random(size=(eligible.size, items.points.size), dtype=np.float32), 1e-7, 1 - 1e-7)
+    difficulty = items.difficulty.astype(np.float32)[None, :]
+    scale = (1.0 / items.discrimination).astype(np.float32)[None, :]
+    thresholds = difficulty + np.log(u / (1 - u)) * scale
+    critical = critical_thresholds(thresholds, items.points, cut_points)
     alpha = float(np.quantile(critical - x, model.true_share[year]))
     theta = alpha + x
     return WaveTruth(

@@ -10,9 +10,9 @@ from assessment.models.sampling import (
     FrameUnit,
     Household,
     HouseholdMember,
-    SampledUnit,
     SampleDesign,
     SampleDraw,
+    SampledUnit,
     Stratum,
     Visit,
 )

@@ -49,13 +49,13 @@ class ImmutableWhenPublished(models.Model):
     class Meta:
         abstract = True
 
-    def published_parent(self) -> bool:
-        raise NotImplementedError
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.published_parent():
             raise PermissionError(f"{self._meta.verbose_name} belongs to a published version")
         super().save(*args, **kwargs)
+
+    def published_parent(self) -> bool:
+        raise NotImplementedError
 
 
 class InstrumentVersion(Bilingual, models.Model):
