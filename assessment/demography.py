@@ -9,6 +9,14 @@ AGE_GROUPS: tuple[tuple[int, int], ...] = ((15, 17), (18, 29), (30, 39), (40, 49
 EDUCATION_LEVELS = ("primary_or_less", "junior_secondary", "senior_secondary", "tertiary")
 RAKING_VARIABLES = ("town", "sex_age", "urban_rural", "education")
 
+# Display order of the levels of each breakdown (ordinal or conventional: men before women).
+LEVEL_ORDER: dict[str, tuple[str, ...]] = {
+    "sex": ("male", "female"),
+    "urban_rural": ("urban", "rural"),
+    "education": EDUCATION_LEVELS,
+    "age_group": tuple(f"{low}-{high}" for low, high in AGE_GROUPS),
+}
+
 LABELS = {
     "male": _("男"),
     "female": _("女"),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from typing import Any
 
@@ -55,7 +56,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _item_view(item: Any, lang_en: bool, value: Any) -> dict[str, Any]:
+def _item_view(item: Any, lang_en: bool, value: Any, order_seed: str) -> dict[str, Any]:
     label = (item.label_en or item.label_zh) if lang_en else item.label_zh
     hint = (item.hint_en or item.hint_zh) if lang_en else item.hint_zh
     options = [
@@ -63,6 +64,9 @@ def _item_view(item: Any, lang_en: bool, value: Any) -> dict[str, Any]:
          "checked": o.name in value if isinstance(value, list) else o.name == value}
         for o in item.options
     ]
+    if item.randomize:
+        # Stable for one answer sheet (seeded by its client id), different between sheets.
+        random.Random(f"{order_seed}:{item.name}").shuffle(options)
     return {
         "name": item.name,
         "type": item.type,
@@ -160,9 +164,18 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
                     return redirect("invitation", token=token)
                 return redirect("questionnaire", token=token, code=following.code)
     lang_en = (get_language() or "").startswith("en")
-    items = [_item_view(item, lang_en, raw.get(item.name)) for item in form.items]
-    for view in items:
+    client_id = request.POST.get("client_id") or str(uuid.uuid4())
+    items = [_item_view(item, lang_en, raw.get(item.name), client_id) for item in form.items]
+    sections = {s.name: (s.label_en or s.label_zh) if lang_en else s.label_zh for s in form.sections}
+    number, previous_section = 0, None
+    for view, item in zip(items, form.items):
         view["error"] = errors.get(view["name"], "")
+        if not view["is_note"]:
+            number += 1
+            view["number"] = number
+        if item.section != previous_section:
+            view["section_label"] = sections.get(item.section or "", "")
+            previous_section = item.section
     position = [s.code for s in plan if s.status != "not_eligible"].index(code) + 1
     return render(
         request,
@@ -172,7 +185,7 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
             "title": form.title_en if lang_en and form.title_en else form.title_zh,
             "items": items,
             "errors": errors,
-            "client_id": request.POST.get("client_id") or uuid.uuid4(),
+            "client_id": client_id,
             "context_json": json.dumps(context_values, ensure_ascii=False),
             "position": position,
             "total": len([s for s in plan if s.status != "not_eligible"]),

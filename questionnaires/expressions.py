@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 Node = list[Any]
@@ -88,12 +89,13 @@ def _tokenize(source: str) -> list[_Tok]:
             break
         match = _TOKEN.match(source, pos)
         if match is None or match.end() == pos:
-            raise ExpressionError(f"unexpected character {source[pos:].strip()[:1]!r} at position {pos + 1}")
+            bad = len(source) - len(source[pos:].lstrip())
+            raise ExpressionError(f"unexpected character {source[bad]!r} at position {bad + 1}")
         kind = match.lastgroup or ""
-        text = match.group(kind)
+        text, start = match.group(kind), match.start(kind)
         if kind == "name" and text in ("and", "or", "div", "mod"):
             kind = "op"
-        tokens.append(_Tok(kind, text, match.start(kind) + 1))
+        tokens.append(_Tok(kind, text, start + 1))
         pos = match.end()
     tokens.append(_Tok("end", "", len(source) + 1))
     return tokens
@@ -203,6 +205,54 @@ def references(node: Node) -> set[str]:
 # --- evaluation (XPath 1.0 coercions) -----------------------------------------------------
 
 
+# Text is read as a number, and numbers written as text, exactly as JavaScript's Number() and
+# String() do, so that the respondent page (expressions.js) and the server agree on every value.
+_JS_SPACE = (
+    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_JS_SPACES = re.compile(f"[{_JS_SPACE}]+")
+_JS_NUMBER = re.compile(
+    r"[+-]?(?:Infinity|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    r"|0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+"
+)
+
+
+def _text_to_number(text: str) -> float:
+    text = text.strip(_JS_SPACE)
+    if not _JS_NUMBER.fullmatch(text):
+        return math.nan
+    if text[:2] in ("0x", "0X", "0o", "0O", "0b", "0B"):
+        try:
+            return float(int(text, 0))
+        except OverflowError:
+            return math.inf
+    return float(text)
+
+
+def _number_to_text(value: float) -> str:
+    """Return VALUE as ECMAScript's Number::toString writes it (shortest round-trip digits)."""
+    if math.isnan(value):
+        return "NaN"
+    if value == 0:
+        return "0"
+    if value < 0:
+        return "-" + _number_to_text(-value)
+    if math.isinf(value):
+        return "Infinity"
+    _, digit_tuple, exponent = Decimal(repr(value)).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k, n = len(digits), len(digits) + int(exponent)  # value = 0.DIGITS × 10**n
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * -n + digits
+    mantissa = digits[0] + ("." + digits[1:] if k > 1 else "")
+    return f"{mantissa}e{'+' if n > 0 else '-'}{abs(n - 1)}"
+
+
 def _to_number(value: Value) -> float:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
@@ -212,10 +262,7 @@ def _to_number(value: Value) -> float:
         value = " ".join(value)
     if value is None:
         return math.nan
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return math.nan
+    return _text_to_number(str(value))
 
 
 def _to_string(value: Value) -> str:
@@ -226,9 +273,7 @@ def _to_string(value: Value) -> str:
     if isinstance(value, list):
         return " ".join(value)
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        return str(int(value)) if value.is_integer() else repr(value)
+        return _number_to_text(value)
     return str(value)
 
 
@@ -260,7 +305,7 @@ def _compare(op: str, left: Value, right: Value) -> bool:
 def _selections(value: Value) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value]
-    return _to_string(value).split()
+    return [part for part in _JS_SPACES.split(_to_string(value)) if part]
 
 
 def _call(name: str, args: list[Value]) -> Value:
@@ -280,7 +325,7 @@ def _call(name: str, args: list[Value]) -> Value:
         return _to_number(args[0])
     if name == "int":
         number = _to_number(args[0])
-        return number if math.isnan(number) else float(math.trunc(number))
+        return float(math.trunc(number)) if math.isfinite(number) else number
     if name == "if":
         return args[1] if _to_bool(args[0]) else args[2]
     if name == "regex":
@@ -324,8 +369,8 @@ def evaluate(node: Node, values: Mapping[str, Value], current: Value = None) -> 
         "+": lambda x, y: x + y,
         "-": lambda x, y: x - y,
         "*": lambda x, y: x * y,
-        "div": lambda x, y: x / y if y != 0 else (math.nan if x == 0 else math.copysign(math.inf, x)),
-        "mod": lambda x, y: math.fmod(x, y) if y != 0 else math.nan,
+        "div": lambda x, y: x / y if y != 0 else (math.nan if x == 0 or math.isnan(x) else math.copysign(math.inf, x)),
+        "mod": lambda x, y: math.fmod(x, y) if y != 0 and not math.isinf(x) else math.nan,
     }
     return arithmetic[op](a, b)
 

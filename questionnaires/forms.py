@@ -166,7 +166,10 @@ def _normalise(item: FormItem, raw: Any) -> Any:
             text = str(int(raw))
         if not text.lstrip("-").isdigit() or len(text) > 9:
             raise ValueError("expected a whole number")
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # isdigit() also admits digits int() cannot read, e.g. "²", and "--1"
+            raise ValueError("expected a whole number") from None
     if item.type == Item.Type.DECIMAL:
         if isinstance(raw, bool):
             raise ValueError("expected a number")

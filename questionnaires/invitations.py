@@ -46,7 +46,7 @@ def invitation_create(*, case: Case, days: int | None = None, label: str = "") -
 
 def invitation_open(token: str) -> Invitation:
     """Return the live invitation for TOKEN; raise InvitationInvalid otherwise."""
-    if not isinstance(token, str) or not _TOKEN.match(token):
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token):  # match() lets "$" pass a final "\n"
         raise InvitationInvalid("malformed")
     invitation = (
         Invitation.objects.select_related("case", "wave", "case__town").filter(token_hash=token_hash(token)).first()

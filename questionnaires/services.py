@@ -217,6 +217,9 @@ def instrument_publish(*, version: InstrumentVersion, user: AbstractBaseUser | N
 # --- submissions -------------------------------------------------------------------------
 
 
+MAX_DURATION_SECONDS = 2**31 - 1  # Response.duration_seconds is a 32-bit integer on PostgreSQL
+
+
 @dataclass(frozen=True)
 class Submission:
     client_id: uuid.UUID
@@ -252,14 +255,18 @@ def response_submit(
     cleaned = validate_answers(compiled_form(version), submission.answers, context=context)
     digest = payload_hash(version, cleaned)
     if existing is not None:
-        return _same_submission(existing, digest), False
+        return _same_submission(existing, digest, case), False
     if case is not None:
         other = Response.objects.filter(case=case, instrument_version=version).first()
+        if other is not None and other.client_id == submission.client_id:
+            return _same_submission(other, digest, case), False  # a concurrent retry stored it meanwhile
         if other is not None:
             raise SubmissionError({"case": "this questionnaire has already been submitted for this household"})
     started = submission.started_at
     submitted = submission.submitted_at or timezone.now()
     duration = int((submitted - started).total_seconds()) if started and submitted > started else None
+    if duration is not None and duration > MAX_DURATION_SECONDS:
+        duration = None  # a device clock that is decades off; it would not fit the column either
     try:
         with transaction.atomic():
             response = Response.objects.create(
@@ -286,12 +293,13 @@ def response_submit(
         existing = Response.objects.filter(client_id=submission.client_id).first()
         if existing is None:
             raise SubmissionError({"case": "this questionnaire has already been submitted for this household"}) from None
-        return _same_submission(existing, digest), False
+        return _same_submission(existing, digest, case), False
     return response, True
 
 
-def _same_submission(existing: Response, digest: str) -> Response:
-    if existing.payload_hash != digest:
+def _same_submission(existing: Response, digest: str, case: Case | None) -> Response:
+    # The same answers from another household are another submission, not a retry of this one.
+    if existing.payload_hash != digest or existing.case_id != (case.pk if case is not None else None):
         raise SubmissionError({"client_id": "already used for a different submission"})
     return existing
 

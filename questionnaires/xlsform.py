@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -26,7 +27,7 @@ from pyxform.xls2json_backends import (
     xlsx_value_to_str,
 )
 
-from questionnaires.expressions import ExpressionError, parse, references
+from questionnaires.expressions import ExpressionError, Node, parse, references
 
 EXTENSION_SHEETS = ("dimensions", "benchmarks", "groups")
 LANGS = ("zh", "en")
@@ -161,6 +162,14 @@ def _translated(row: dict[str, str], column: str) -> dict[str, str]:
     return found
 
 
+def _titles(settings: dict[str, str], form_id: str) -> dict[str, str]:
+    """Return the form's titles: XLSForm's `form_title` (default language) and our `form_title_en`."""
+    titles = _translated(settings, "form_title") or {"zh": form_id}
+    if settings.get("form_title_en"):
+        titles["en"] = settings["form_title_en"]
+    return titles
+
+
 def _extension_sheets(data: bytes, suffix: str) -> dict[str, Rows]:
     """Return our extension sheets as numbered rows (row 1 is the header)."""
     sheets: dict[str, Rows] = {}
@@ -199,6 +208,21 @@ def _numbered(rows: list[dict[str, Any]]) -> Rows:
     return [(n, {k: str(v).strip() for k, v in r.items() if v not in (None, "")}) for n, r in enumerate(rows, start=2) if r]
 
 
+def _regex_patterns(node: Node) -> list[str]:
+    """Return the literal patterns given to regex() anywhere in NODE."""
+    found: list[str] = []
+    if node[0] == "call":
+        if node[1] == "regex" and node[2][1][0] == "str":
+            found.append(node[2][1][1])
+        for arg in node[2]:
+            found += _regex_patterns(arg)
+    elif node[0] == "op":
+        found += _regex_patterns(node[2]) + _regex_patterns(node[3])
+    elif node[0] == "neg":
+        found += _regex_patterns(node[1])
+    return found
+
+
 def _yes(value: str | None) -> bool:
     return (value or "").strip().lower() in ("yes", "true", "true()", "1", "y")
 
@@ -223,6 +247,11 @@ class _Reader:
         if names is not None:
             for ref in sorted(references(tree) - names):
                 self.problem(sheet, row, column, f"${{{ref}}} does not name a question of this form")
+        for pattern in _regex_patterns(tree):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.problem(sheet, row, column, f"bad regular expression {pattern!r}: {exc}")
 
     def read(self) -> ParsedForm:
         suffix = Path(self.filename).suffix.lower()
@@ -244,7 +273,7 @@ class _Reader:
         form = ParsedForm(
             form_id=form_id,
             version=settings.get("version", "1"),
-            titles=_translated(settings, "form_title") or {"zh": form_id},
+            titles=_titles(settings, form_id),
             settings=settings,
             source=self.data,
             source_name=Path(self.filename).name,
@@ -281,7 +310,7 @@ class _Reader:
 
     def read_survey(self, form: ParsedForm, rows: Rows) -> None:
         names: set[str] = set()
-        open_sections: list[str] = []
+        open_sections: list[tuple[str, int]] = []
         pending_expressions: list[tuple[int, str, str]] = []
         for n, row in rows:
             raw_type = re.sub(r"\s+", " ", row.get("type", "")).strip()
@@ -300,7 +329,7 @@ class _Reader:
                 if name in names:
                     self.problem("survey", n, "name", f"duplicate name {name!r}")
                 names.add(name)
-                open_sections.append(name)
+                open_sections.append((name, n))
                 form.sections.append(
                     ParsedSection(n, name, _translated(row, "label"), row.get("relevant", ""), row.get("appearance", ""))
                 )
@@ -321,14 +350,14 @@ class _Reader:
                 self.problem("survey", n, "name", f"duplicate name {name!r}")
                 continue
             names.add(name)
-            item = self.read_item(form, n, row, raw_type, name, open_sections[-1] if open_sections else None)
+            item = self.read_item(form, n, row, raw_type, name, open_sections[-1][0] if open_sections else None)
             if item is None:
                 continue
             form.items.append(item)
             for column in ("relevant", "constraint", "choice_filter"):
                 pending_expressions.append((n, column, row.get(column, "")))
-        for section in open_sections:
-            self.problem("survey", None, "type", f"group {section!r} is never closed with end_group")
+        for section, begin_row in open_sections:
+            self.problem("survey", begin_row, "type", f"group {section!r} is never closed with end_group")
         for n, column, text in pending_expressions:
             self.check_expression("survey", n, column, text, names)
 
@@ -367,8 +396,10 @@ class _Reader:
             except InvalidOperation:
                 self.problem("survey", n, "points", f"points {row['points']!r} is not a number")
             else:
-                if points <= 0:
-                    self.problem("survey", n, "points", "points must be positive")
+                # The key stores points as a decimal of 6 digits, 2 after the point.
+                fits = points.is_finite() and 0 < points < 10000 and points == points.quantize(Decimal("0.01"))
+                if not fits:
+                    self.problem("survey", n, "points", "points must be a positive number below 10000, at most 2 decimals")
         parameters = row.get("parameters", "")
         return ParsedItem(
             row=n,
@@ -463,13 +494,17 @@ class _Reader:
             except ValueError:
                 self.problem("benchmarks", bench.row, "threshold", "threshold must be a number")
             else:
-                if basis == "share" and not 0 < threshold <= 1:
+                if not math.isfinite(threshold):
+                    self.problem("benchmarks", bench.row, "threshold", "threshold must be a number")
+                elif basis == "share" and not 0 < threshold <= 1:
                     self.problem("benchmarks", bench.row, "threshold", "a share threshold lies in (0, 1]")
             for level in bench.values.get("levels", "").split():
                 label, _, cut = level.partition(":")
                 try:
-                    float(cut)
+                    finite = math.isfinite(float(cut))
                 except ValueError:
+                    finite = False
+                if not label or not finite:
                     self.problem("benchmarks", bench.row, "levels", f"level {level!r} must read name:cut-off")
         if form.benchmarks and not form.is_scored:
             self.problem("benchmarks", None, None, "benchmarks given but no question carries points")

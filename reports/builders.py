@@ -10,12 +10,13 @@ import numpy as np
 import reportlab
 import scipy
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 from scipy import stats
 
+from assessment.demography import LEVEL_ORDER
 from assessment.demography import label as demographic_label
 from assessment.estimation import WaveDesign, estimate_by, estimate_overall, wave_design
-from assessment.models import Case, Town, Wave
+from assessment.models import Case, Town, Wave, WeightSet
 from questionnaires.models import BenchmarkRule, GroupRule
 from reports.data import Breakdown, Cell, Change, CountyReport, Indicator, Provenance, TrendPoint
 from scoring import CellEstimate
@@ -29,6 +30,9 @@ class IndicatorSpec:
     dimension: str | None = None
 
 
+# Bump when the builder's output changes for the same data (labels, order, wording), so stored
+# reports are built again; pdf.LAYOUT_VERSION does the same for the drawing.
+BUILDER_VERSION = 4
 HEADLINES = (
     IndicatorSpec("science_literacy", "science_literacy"),
     IndicatorSpec("health_literacy", "health_literacy"),
@@ -149,7 +153,8 @@ class CountyReportBuilder:
         wd = self.design(self.wave, spec.instrument)
         names = self.breakdown_labels(by)
         cells = estimate_by(wd, spec.benchmark, by, spec.dimension)
-        order = list(names) if names else None
+        # Ordinal and conventional orders (education upwards, men before women), not by code.
+        order = list(names) if names else list(LEVEL_ORDER.get(by, ())) or None
         rows = []
         for c in cells:
             code = str(c.domain[0]) if c.domain else ""
@@ -187,31 +192,36 @@ class CountyReportBuilder:
         psus = Case.objects.filter(wave=wave).values("sampled_unit").distinct().count()
         strata = Case.objects.filter(wave=wave).values("sampled_unit__stratum").distinct().count()
         ws = [self.design(wave, s.instrument).weight_set for s in HEADLINES]
-        margin = ws[0].margin_set
+        # Each instrument is calibrated to the margins of its own age range (18–69, 15–69).
+        margins = "和".join(
+            f"{w.margin_set.name}（{label}）" for w, label in zip(ws, ("科学素质", "健康素养")) if w.margin_set
+        )
         return (
             (
                 "抽样设计",
-                f"采用分层多阶段概率抽样：以{strata}个乡镇（街道）为层，在层内按人口规模成比例（PPS）系统抽取村（社区），"
-                f"规模超过抽样间距的社区作为必选单位；每个样本村（社区）等距抽取住户，户内用 Kish 表随机选取1名15–69岁常住居民。"
-                f"本轮共抽取{psus}个村（社区）、{cases}户。每个样本的入样概率为各阶段概率之积，记录在样本上。",
+                f"调查按{strata}个乡镇（街道）分层。在每个乡镇（街道）内，按人口多少成比例地抽取村（社区）——人口越多，被抽中的机会越大，"
+                f"人口特别多的社区必定入选；再在每个样本村（社区）等距抽取住户，每户用 Kish 随机表选出1名15–69岁常住居民接受调查。"
+                f"本轮共抽取{psus}个村（社区）、{cases}户。每位受访者被抽中的概率是各阶段概率的乘积，记录在样本上。",
             ),
             (
                 "样本与应答",
-                f"完成调查{complete}户；不符合条件（无15–69岁常住居民）{counts.get('not_eligible', 0)}户；"
-                f"拒访{counts.get('refusal', 0)}户，未接触{counts.get('non_contact', 0)}户，部分完成{counts.get('partial', 0)}户，"
-                f"尚在调查中{counts.get('pending', 0)}户。按 AAPOR RR1 计算的应答率为{100 * rr1:.1f}%（资格未知的样本全部计为符合条件，即 e=1）。",
+                f"完成调查{complete}户；不符合条件（家中没有15–69岁常住居民）{counts.get('not_eligible', 0)}户；"
+                f"拒绝{counts.get('refusal', 0)}户，多次上门未遇到{counts.get('non_contact', 0)}户，中途停止{counts.get('partial', 0)}户，"
+                f"尚在调查中{counts.get('pending', 0)}户。应答率为{100 * rr1:.1f}%（按国际通行的 AAPOR 标准 RR1 计算，"
+                f"情况不明的住户都按符合条件计入分母，结果偏保守）。",
             ),
             (
                 "权重",
-                f"基础权重为入样概率的倒数；再以迭代比例拟合（raking）校准到{margin.name if margin else '人口普查'}的乡镇、性别×年龄组、城乡、文化程度四组边际总数，"
-                f"同时校正无应答偏差。科学素质权重集 v{ws[0].version}（{ws[0].diagnostics.get('iterations')} 次迭代收敛），"
-                f"健康素养权重集 v{ws[1].version}（{ws[1].diagnostics.get('iterations')} 次迭代收敛）。",
+                f"每位受访者代表的人数（权重）先取其被抽中概率的倒数，再按人口普查数据调整（迭代比例拟合），"
+                f"使加权后的乡镇、性别×年龄组、城乡、文化程度构成与{margins or '人口普查'}一致，"
+                f"这也减少了部分住户未应答带来的偏差。本报告使用科学素质权重第{ws[0].version}版、健康素养权重第{ws[1].version}版。",
             ),
             (
                 "估计与置信区间",
-                "比例用加权估计；标准误用泰勒线性化方法，按层和村（社区）计算（最终抽样单元、放回近似），并使用校准残差以反映权重校准带来的精度提高。"
-                "95%置信区间在 logit 尺度上构造（与 R survey 包 svyciprop 的 xlogit 方法一致），自由度为样本村（社区）数减层数。"
-                "设计效应相对于同样本量的简单随机抽样。样本量少于30人或变异系数超过30%的类别标为不可靠。",
+                "达标比例按权重加权计算。标准误考虑了分层、按村（社区）整群抽样和权重调整（泰勒线性化方法，人口特别多的必选社区以住户为单位计算）。"
+                "95%置信区间的含义是：按同样方法反复调查，约95%的区间会包含全县真实比例；区间在 logit 尺度上构造，不会超出0%–100%，"
+                "结果与国际通用的 R 语言 survey 统计软件包逐项核对一致。设计效应是本调查的方差与同样本量简单随机抽样方差之比。"
+                "样本量少于30人或变异系数（标准误÷估计值）超过30%的结果标为“不可靠”，仅供参考。",
             ),
             (
                 "评分标准",
@@ -227,16 +237,14 @@ class CountyReportBuilder:
 
     def provenance(self) -> Provenance:
         designs = [self.design(self.wave, s.instrument) for s in HEADLINES]
-        digest = hashlib.sha256()
-        for wd in designs:
-            digest.update(wd.weight_set.inputs_hash.encode())
-            digest.update(str(wd.key.pk).encode())
         return Provenance(
             wave=self.wave.name_zh,
-            instruments=tuple(f"{wd.key.instrument_version.instrument.code}-v{wd.key.instrument_version.version}" for wd in designs),
+            instruments=tuple(
+                f"{wd.key.instrument_version.instrument.name_zh} v{wd.key.instrument_version.version}" for wd in designs
+            ),
             keys=tuple(f"k{wd.key.version}" for wd in designs),
             weight_sets=tuple(f"W{wd.weight_set.version}" for wd in designs),
-            data_hash=digest.hexdigest(),
+            data_hash=data_fingerprint(self.wave),
             generated_at=timezone.localtime().strftime("%Y-%m-%d %H:%M"),
         )
 
@@ -260,6 +268,24 @@ class CountyReportBuilder:
         )
 
 
+def data_fingerprint(wave: Wave) -> str:
+    """Return the hash of what a wave's report is computed from: its current weight sets and keys.
+
+    Cheap (no estimation), so a stored report can be found before anything is rebuilt.
+    """
+    digest = hashlib.sha256()
+    for spec in HEADLINES:
+        weight_set = WeightSet.objects.filter(wave=wave, instrument__code=spec.instrument, is_current=True).first()
+        if weight_set is None:
+            raise DataProblem(f"wave {wave.code} has no weights for {spec.instrument} yet: run the weighting first")
+        digest.update(weight_set.inputs_hash.encode())
+        digest.update(str(wave_key(wave, spec.instrument).pk).encode())
+    return digest.hexdigest()
+
+
 def county_report(wave: Wave) -> CountyReport:
     """Return the county report of WAVE as plain data; raise DataProblem if it cannot be made."""
-    return CountyReportBuilder(wave).build()
+    # The report is Chinese whatever language the requesting page uses: demographic labels are
+    # translatable, and the rendered file is shared by everyone who asks for the same data.
+    with translation.override("zh-hans"):
+        return CountyReportBuilder(wave).build()

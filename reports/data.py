@@ -75,10 +75,12 @@ class Provenance:
     generated_at: str
 
     def stamp(self) -> str:
-        return (
-            f"{self.wave} · 问卷 {', '.join(self.instruments)} · 评分 {', '.join(self.keys)} · "
-            f"权重 {', '.join(self.weight_sets)} · 数据 {self.data_hash[:12]} · {self.generated_at}"
+        """Return the footer line: per instrument its questionnaire, key and weight versions."""
+        versions = " · ".join(
+            f"{instrument}（问卷/评分/权重 {key}/{weights}）"
+            for instrument, key, weights in zip(self.instruments, self.keys, self.weight_sets)
         )
+        return f"{self.wave} · {versions} · 数据指纹 {self.data_hash[:12]} · 生成于 {self.generated_at}"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from reports.data import Breakdown, CountyReport, Indicator
 
 FONT = "SuyangCJK"
 # Bump when the layout changes, so stored PDFs of unchanged data are drawn again.
-LAYOUT_VERSION = 4
+LAYOUT_VERSION = 7
 INK = colors.HexColor("#1f2933")
 MUTED = colors.HexColor("#616e7c")
 ACCENT = colors.HexColor("#0b6e4f")
@@ -56,10 +56,12 @@ def _styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("base", fontName=font, fontSize=10, leading=15, textColor=INK, wordWrap="CJK")
     return {
         "base": base,
-        "title": ParagraphStyle("title", parent=base, fontSize=22, leading=30, spaceAfter=6),
+        "title": ParagraphStyle("title", parent=base, fontSize=18, leading=26, spaceAfter=4),
         "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=12, leading=18, textColor=MUTED, spaceAfter=14),
-        "h1": ParagraphStyle("h1", parent=base, fontSize=15, leading=22, spaceBefore=10, spaceAfter=6, textColor=ACCENT),
-        "h2": ParagraphStyle("h2", parent=base, fontSize=12, leading=18, spaceBefore=8, spaceAfter=4),
+        "h1": ParagraphStyle(
+            "h1", parent=base, fontSize=15, leading=22, spaceBefore=10, spaceAfter=6, textColor=ACCENT, keepWithNext=1
+        ),
+        "h2": ParagraphStyle("h2", parent=base, fontSize=12, leading=18, spaceBefore=8, spaceAfter=4, keepWithNext=1),
         "small": ParagraphStyle("small", parent=base, fontSize=8, leading=11, textColor=MUTED),
         "cell": ParagraphStyle("cell", parent=base, fontSize=9, leading=12),
         "cellc": ParagraphStyle("cellc", parent=base, fontSize=9, leading=12, alignment=TA_CENTER),
@@ -68,6 +70,9 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def pct(value: float, digits: int = 1) -> str:
+    """Return VALUE as a percentage, or a dash when it is undefined (e.g. the CV of a 0% estimate)."""
+    if value != value:  # NaN
+        return "—"
     return f"{100 * value:.{digits}f}%"
 
 
@@ -75,7 +80,7 @@ def _ci(low: float, high: float) -> str:
     return f"{pct(low)} – {pct(high)}"
 
 
-def _table(rows: list[list[object]], widths: list[float], header_rows: int = 1) -> Table:
+def _table(rows: list[list[object]], widths: list[float], header_rows: int = 1, align: str = "RIGHT") -> Table:
     table = Table(rows, colWidths=widths, repeatRows=header_rows, hAlign="LEFT")
     style = [
         ("FONT", (0, 0), (-1, -1), register_font(), 9),
@@ -84,7 +89,8 @@ def _table(rows: list[list[object]], widths: list[float], header_rows: int = 1) 
         ("LINEBELOW", (0, header_rows - 1), (-1, header_rows - 1), 0.8, INK),
         ("LINEBELOW", (0, -1), (-1, -1), 0.8, INK),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+        ("ALIGN", (1, header_rows), (-1, -1), align),
+        ("ALIGN", (0, 0), (-1, header_rows - 1), "CENTER"),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]
@@ -96,26 +102,26 @@ def _table(rows: list[list[object]], widths: list[float], header_rows: int = 1) 
 
 
 def _summary(report: CountyReport, st: dict[str, ParagraphStyle]) -> list[object]:
-    rows: list[list[object]] = [["指标", "估计值", "95%置信区间", "目标", "判断", "较上年变化"]]
+    rows: list[list[object]] = [["指标", "估计值", "95%置信区间", "目标", "判断", "较上年"]]
     for ind in report.indicators:
         verdict, colour = VERDICTS[ind.verdict]
         change = "—"
         if ind.change is not None:
             sign = "+" if ind.change.difference >= 0 else "−"
-            star = "（显著）" if ind.change.significant else "（不显著）"
-            change = f"{sign}{abs(100 * ind.change.difference):.1f}个百分点{star}"
-        target = f"≥{pct(ind.target)}（{ind.target_year}年）" if ind.target is not None else "—"
+            star = "变化显著" if ind.change.significant else "变化不显著"
+            change = f"{sign}{abs(100 * ind.change.difference):.1f}个百分点<br/>{star}"
+        target = f"≥{pct(ind.target)}<br/>（{ind.target_year}年）" if ind.target is not None else "—"
         rows.append(
             [
                 Paragraph(ind.label, st["cell"]),
                 pct(ind.overall.estimate),
                 _ci(ind.overall.ci_low, ind.overall.ci_high),
-                Paragraph(target, st["cell"]),
-                Paragraph(f'<font color="{colour.hexval()}">{verdict}</font>', st["cell"]),
-                Paragraph(change, st["cell"]),
+                Paragraph(target, st["cellc"]),
+                Paragraph(f'<font color="{colour.hexval()}">{verdict}</font>', st["cellc"]),
+                Paragraph(change, st["cellc"]),
             ]
         )
-    return [_table(rows, [38 * mm, 20 * mm, 32 * mm, 30 * mm, 28 * mm, 32 * mm])]
+    return [_table(rows, [44 * mm, 18 * mm, 30 * mm, 22 * mm, 30 * mm, 30 * mm])]
 
 
 def _plain_words(ind: Indicator) -> str:
@@ -175,7 +181,7 @@ def _breakdown_table(b: Breakdown, st: dict[str, ParagraphStyle]) -> Table:
     rows: list[list[object]] = [["类别", "估计值", "95%置信区间", "样本量", "设计效应", "变异系数"]]
     for c in b.cells:
         label = c.label if c.reliable else f"{c.label} †"
-        rows.append([Paragraph(label, st["cell"]), pct(c.estimate), _ci(c.ci_low, c.ci_high), f"{c.n:,}", f"{c.deff:.2f}", pct(c.cv)])
+        rows.append([Paragraph(label, st["cell"]), pct(c.estimate), _ci(c.ci_low, c.ci_high), f"{c.n:,}", "—" if c.deff != c.deff else f"{c.deff:.2f}", pct(c.cv)])
     return _table(rows, [46 * mm, 22 * mm, 36 * mm, 20 * mm, 22 * mm, 22 * mm])
 
 
@@ -246,12 +252,16 @@ def render_pdf(report: CountyReport) -> bytes:
             point = next((p for p in report.trends.get(ind.code, ()) if p.year == year), None)
             row.append(f"{pct(point.estimate)}（{_ci(point.ci_low, point.ci_high)}）" if point else "—")
         trend_rows.append(row)
-    story.append(_table(trend_rows, [20 * mm] + [150 * mm / max(1, len(trend_inds))] * len(trend_inds)))
+    story.append(
+        _table(trend_rows, [24 * mm] + [150 * mm / max(1, len(trend_inds))] * len(trend_inds), align="CENTER")
+    )
 
-    story.append(Paragraph("三、分人群、分地区结果", st["h1"]))
-    story.append(Paragraph("圆点为估计值，横线为95%置信区间，虚线为目标值。标有“†”或“不可靠”的类别样本量不足30人或变异系数超过30%，仅供参考。", st["small"]))
+    heading: list[object] = [
+        Paragraph("三、分人群、分地区结果", st["h1"]),
+        Paragraph("圆点为估计值，横线为95%置信区间，虚线为目标值。标有“†”或“不可靠”的类别样本量不足30人或变异系数超过30%，仅供参考。", st["small"]),
+    ]
     for b in report.breakdowns:
-        block = [
+        block = heading + [
             Paragraph(b.title, st["h2"]),
             whisker_chart(b, targets.get(b.indicator)),
             Spacer(1, 4),
@@ -259,6 +269,7 @@ def render_pdf(report: CountyReport) -> bytes:
             Spacer(1, 8),
         ]
         story.append(KeepTogether(block))
+        heading = []
 
     story.append(PageBreak())
     story.append(Paragraph("四、调查方法", st["h1"]))

@@ -7,10 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from assessment.models import AuditEvent, Wave
-from reports.builders import county_report
+from reports.builders import BUILDER_VERSION, county_report, data_fingerprint
 from reports.models import JobStatus, Report
 from reports.pdf import LAYOUT_VERSION, render_pdf
-from scoring.adapters import DataProblem
 
 
 def county_report_file(*, wave: Wave, user: AbstractBaseUser | AnonymousUser | None = None) -> Report:
@@ -18,21 +17,18 @@ def county_report_file(*, wave: Wave, user: AbstractBaseUser | AnonymousUser | N
 
     Raises ValueError (DataProblem) with a plain message when the wave cannot be reported yet.
     """
-    try:
-        data = county_report(wave)
-    except DataProblem:
-        raise
-    digest = data.provenance.data_hash
+    digest = data_fingerprint(wave)
     existing = (
         Report.objects.filter(
             wave=wave, kind=Report.Kind.COUNTY, format=Report.Format.PDF, status=JobStatus.DONE,
-            provenance__data_hash=digest, provenance__layout=LAYOUT_VERSION,
+            provenance__data_hash=digest, provenance__layout=LAYOUT_VERSION, provenance__builder=BUILDER_VERSION,
         )
         .order_by("-generated_at")
         .first()
     )
     if existing is not None and existing.file and existing.file.storage.exists(existing.file.name):
         return existing
+    data = county_report(wave)
     pdf = render_pdf(data)
     actor = user if user is not None and user.is_authenticated else None
     with transaction.atomic():
@@ -44,6 +40,7 @@ def county_report_file(*, wave: Wave, user: AbstractBaseUser | AnonymousUser | N
             provenance={
                 "data_hash": digest,
                 "layout": LAYOUT_VERSION,
+                "builder": BUILDER_VERSION,
                 "instruments": list(data.provenance.instruments),
                 "keys": list(data.provenance.keys),
                 "weight_sets": list(data.provenance.weight_sets),

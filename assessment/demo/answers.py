@@ -8,7 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 from assessment.demo.county import TOWNS
-from assessment.demo.population import EDUCATION, OCCUPATION, Population
+from assessment.demo.population import OCCUPATION, Population
+from assessment.demography import EDUCATION_LEVELS as EDUCATION
 from scoring.keys import KeyArrays
 
 

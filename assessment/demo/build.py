@@ -22,7 +22,8 @@ from assessment.demo import truth as true_model
 from assessment.demo.answers import answers_from_pattern, demographics_of
 from assessment.demo.county import COUNTY_CODE, COUNTY_NAME_EN, COUNTY_NAME_ZH, TOWNS
 from assessment.demo.fieldwork import HOUSEHOLDS_PER_PSU, PSU_TOTAL, WaveSample, draw_sample, town_allocation
-from assessment.demo.population import EDUCATION, Population, build_population
+from assessment.demo.population import Population, build_population
+from assessment.demography import EDUCATION_LEVELS as EDUCATION
 from assessment.demography import sex_age_label
 from assessment.models import (
     Assignment,

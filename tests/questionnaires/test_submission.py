@@ -1,0 +1,173 @@
+"""Storing submissions once: idempotent by client id, one per case and instrument, all or nothing."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from assessment.models import Case, Disposition
+from questionnaires import services
+from questionnaires.forms import SubmissionError
+from questionnaires.models import Response
+from questionnaires.services import Submission, payload_hash, response_submit
+from tests.questionnaires.builders import ADULT_FARMER, FieldedCase, sampled_case
+
+CLIENT_ID = uuid.UUID("6f1c2a4e-0b7d-4c55-9a57-3f2d8e9b1c01")
+
+
+def stored_in(fielded: FieldedCase) -> Any:
+    """Return the responses of the test's wave (a demo county may share the database)."""
+    return Response.objects.filter(wave=fielded.wave)
+
+
+def submit(fielded: FieldedCase, answers: dict[str, Any], client_id: uuid.UUID = CLIENT_ID, **kwargs: Any) -> Any:
+    submission_fields = {k: kwargs.pop(k) for k in ("language", "started_at", "submitted_at") if k in kwargs}
+    kwargs.setdefault("case", fielded.case)
+    return response_submit(
+        wave=fielded.wave,
+        version=fielded.versions["demographics"],
+        submission=Submission(client_id=client_id, answers=answers, **submission_fields),
+        **kwargs,
+    )
+
+
+def test_first_submission_is_stored_cleaned(fielded: FieldedCase) -> None:
+    response, created = submit(fielded, {**ADULT_FARMER, "age": "40"})
+    assert created
+    stored = stored_in(fielded).get()
+    assert stored.pk == response.pk
+    assert stored.client_id == CLIENT_ID
+    assert stored.answers == ADULT_FARMER  # age stored as the number 40
+    assert stored.payload_hash == payload_hash(fielded.versions["demographics"], ADULT_FARMER)
+    assert (stored.case_id, stored.wave_id, stored.mode) == (fielded.case.pk, fielded.wave.pk, Response.Mode.SELF)
+    assert stored.submitted_at is not None
+
+
+def test_submission_completes_the_case(fielded: FieldedCase) -> None:
+    assert fielded.case.disposition == Disposition.PENDING
+    submit(fielded, ADULT_FARMER)
+    case = Case.objects.get(pk=fielded.case.pk)
+    assert case.disposition == Disposition.COMPLETE
+    assert case.disposition_at is not None
+
+
+def test_retry_with_the_same_answers_returns_the_stored_response(fielded: FieldedCase) -> None:
+    first, created = submit(fielded, ADULT_FARMER)
+    # The same answers spelled differently (age as text) are the same submission.
+    again, created_again = submit(fielded, {**ADULT_FARMER, "age": "40"})
+    assert (created, created_again) == (True, False)
+    assert again.pk == first.pk
+    assert stored_in(fielded).count() == 1
+
+
+def test_same_client_id_with_different_answers_is_refused(fielded: FieldedCase) -> None:
+    submit(fielded, ADULT_FARMER)
+    with pytest.raises(SubmissionError) as caught:
+        submit(fielded, {**ADULT_FARMER, "age": 41})
+    assert caught.value.errors == {"client_id": "already used for a different submission"}
+    assert stored_in(fielded).get().answers["age"] == 40
+
+
+def test_same_client_id_from_another_household_is_refused(fielded: FieldedCase) -> None:
+    submit(fielded, ADULT_FARMER)
+    neighbour = sampled_case(fielded.wave, fielded.town, "test-2025-0002")
+    with pytest.raises(SubmissionError) as caught:
+        submit(fielded, ADULT_FARMER, case=neighbour)
+    assert set(caught.value.errors) == {"client_id"}
+    assert stored_in(fielded).count() == 1
+    assert Case.objects.get(pk=neighbour.pk).disposition == Disposition.PENDING
+
+
+def test_second_submission_for_the_same_household_and_questionnaire_is_refused(fielded: FieldedCase) -> None:
+    submit(fielded, ADULT_FARMER)
+    with pytest.raises(SubmissionError) as caught:
+        submit(fielded, ADULT_FARMER, client_id=uuid.uuid4())
+    assert caught.value.errors == {"case": "this questionnaire has already been submitted for this household"}
+    assert stored_in(fielded).count() == 1
+
+
+def test_invalid_answers_store_nothing(fielded: FieldedCase) -> None:
+    with pytest.raises(SubmissionError) as caught:
+        submit(fielded, {**ADULT_FARMER, "age": 8, "occupation": "astronaut"})
+    assert set(caught.value.errors) == {"answers.age", "answers.occupation"}
+    assert not stored_in(fielded).exists()
+    assert Case.objects.get(pk=fielded.case.pk).disposition == Disposition.PENDING
+    # A corrected submission with the same client id is then accepted.
+    _, created = submit(fielded, ADULT_FARMER)
+    assert created
+
+
+def test_submission_without_a_case(fielded: FieldedCase) -> None:
+    response, created = submit(fielded, ADULT_FARMER, case=None)
+    assert created and response.case is None
+    assert Case.objects.get(pk=fielded.case.pk).disposition == Disposition.PENDING
+    assert submit(fielded, ADULT_FARMER, case=None) == (response, False)
+
+
+def test_duration_is_taken_from_the_device_times(fielded: FieldedCase) -> None:
+    started = datetime(2025, 9, 10, 8, 0, tzinfo=UTC)
+    response, _ = submit(fielded, ADULT_FARMER, started_at=started, submitted_at=started + timedelta(minutes=12))
+    assert Response.objects.get(pk=response.pk).duration_seconds == 720
+
+
+@pytest.mark.parametrize(
+    "started",
+    [
+        datetime(2025, 9, 10, 9, 0, tzinfo=UTC),  # after the submission: a wrong device clock
+        datetime(1900, 1, 1, tzinfo=UTC),  # longer than the column holds
+    ],
+)
+def test_implausible_duration_is_not_stored(fielded: FieldedCase, started: datetime) -> None:
+    response, _ = submit(
+        fielded, ADULT_FARMER, started_at=started, submitted_at=datetime(2025, 9, 10, 8, 30, tzinfo=UTC)
+    )
+    assert Response.objects.get(pk=response.pk).duration_seconds is None
+
+
+def test_language_is_cut_to_the_column(fielded: FieldedCase) -> None:
+    response, _ = submit(fielded, ADULT_FARMER, language="zh-hans-cn-x-private")
+    assert Response.objects.get(pk=response.pk).language == "zh-hans-"
+
+
+def store_meanwhile(
+    monkeypatch: pytest.MonkeyPatch, fielded: FieldedCase, client_id: uuid.UUID, case: Case | None
+) -> list[Response]:
+    """Make another request store a response while this one validates its answers (a race)."""
+    version = fielded.versions["demographics"]
+    validate = services.validate_answers
+    stored: list[Response] = []
+
+    def validate_while_another_request_stores(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        cleaned = validate(*args, **kwargs)
+        if not stored:
+            stored.append(Response.objects.create(
+                client_id=client_id, wave=fielded.wave, instrument_version=version, case=case,
+                answers=cleaned, payload_hash=payload_hash(version, cleaned),
+            ))
+        return cleaned
+
+    monkeypatch.setattr(services, "validate_answers", validate_while_another_request_stores)
+    return stored
+
+
+@pytest.mark.parametrize("with_case", [True, False])
+def test_concurrent_retry_that_won_the_race_is_returned(
+    fielded: FieldedCase, monkeypatch: pytest.MonkeyPatch, with_case: bool
+) -> None:
+    case = fielded.case if with_case else None
+    stored = store_meanwhile(monkeypatch, fielded, CLIENT_ID, case)
+    response, created = submit(fielded, ADULT_FARMER, case=case)
+    assert (response.pk, created) == (stored[0].pk, False)
+    assert stored_in(fielded).count() == 1
+
+
+def test_concurrent_submission_from_another_device_is_refused(
+    fielded: FieldedCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_meanwhile(monkeypatch, fielded, uuid.uuid4(), fielded.case)
+    with pytest.raises(SubmissionError) as caught:
+        submit(fielded, ADULT_FARMER)
+    assert set(caught.value.errors) == {"case"}
+    assert stored_in(fielded).count() == 1
