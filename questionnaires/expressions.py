@@ -329,12 +329,39 @@ def _call(name: str, args: list[Value]) -> Value:
     if name == "if":
         return args[1] if _to_bool(args[0]) else args[2]
     if name == "regex":
-        return re.search(_to_string(args[1]), _to_string(args[0])) is not None
+        return re.search(javascript_pattern(_to_string(args[1])), _to_string(args[0])) is not None
     if name == "coalesce":
         return args[0] if _to_string(args[0]) != "" else args[1]
     if name == "contains":
         return _to_string(args[1]) in _to_string(args[0])
     raise ExpressionError(f"unknown function {name!r}")  # pragma: no cover - parse() refuses it
+
+
+def javascript_pattern(pattern: str) -> str:
+    """Return PATTERN with JavaScript's meaning of `$` (end of text only, as on the page).
+
+    Python's `$` also matches before a final newline; `\\Z` does not.  Escaped `\\$` and `$`
+    inside a character class are left alone.
+    """
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            out.append(char)
+            escaped = True
+        elif char == "[":
+            in_class = True
+            out.append(char)
+        elif char == "]":
+            in_class = False
+            out.append(char)
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def evaluate(node: Node, values: Mapping[str, Value], current: Value = None) -> Value:

@@ -38,7 +38,7 @@ def invitation_create(*, case: Case, days: int | None = None, label: str = "") -
         case=case,
         token_hash=token_hash(token),
         token=token,
-        expires_at=timezone.now() + timedelta(days=days or settings.SUYANG_INVITATION_DAYS),
+        expires_at=timezone.now() + timedelta(days=settings.SUYANG_INVITATION_DAYS if days is None else days),
         label=label,
     )
     return token

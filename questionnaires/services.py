@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from questionnaires.models import (
 )
 from questionnaires.xlsform import ParsedForm, parse_levels, read_xlsform
 from scoring import keys as key_math
+
+logger = logging.getLogger(__name__)
+
 
 # --- instruments -------------------------------------------------------------------------
 
@@ -284,10 +288,8 @@ def response_submit(
                 answers=cleaned,
                 payload_hash=digest,
             )
-            if case is not None and case.disposition != "complete":
-                case.disposition = "complete"
-                case.disposition_at = timezone.now()
-                case.save(update_fields=["disposition", "disposition_at"])
+            if case is not None:
+                case_disposition_update(case)
     except IntegrityError:
         # A concurrent retry of the same submission won the race.
         existing = Response.objects.filter(client_id=submission.client_id).first()
@@ -295,6 +297,17 @@ def response_submit(
             raise SubmissionError({"case": "this questionnaire has already been submitted for this household"}) from None
         return _same_submission(existing, digest, case), False
     return response, True
+
+
+def case_disposition_update(case: Case) -> None:
+    """Mark CASE complete once every questionnaire it is eligible for is in, partial before that."""
+    from questionnaires.selectors import next_step, respondent_plan
+
+    disposition = "complete" if next_step(respondent_plan(case)) is None else "partial"
+    if case.disposition != disposition:
+        case.disposition = disposition
+        case.disposition_at = timezone.now()
+        case.save(update_fields=["disposition", "disposition_at"])
 
 
 def _same_submission(existing: Response, digest: str, case: Case | None) -> Response:
@@ -395,5 +408,11 @@ def responses_score_new(response: Response) -> None:
     key = fielded.scoring_key if fielded else None
     if key is None:
         key = response.instrument_version.scoring_keys.filter(status=PublishState.PUBLISHED).order_by("-version").first()
-    if key is not None:
+    if key is None:
+        return
+    try:
         responses_score(key=key, responses=[response])
+    except Exception:
+        # The response is stored and acknowledged whatever happens here; an unscored response
+        # is picked up by the next `responses_score` run over the key.
+        logger.exception("scoring response %s under key %s failed", response.pk, key.pk)

@@ -1,8 +1,22 @@
 """Yearly survey waves, the instruments they field and the targets they are judged by."""
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from assessment.models.geography import County
+
+
+def validate_expression(value: str) -> None:
+    """Refuse an eligibility rule that the XLSForm expression parser cannot read."""
+    from questionnaires.expressions import ExpressionError, parse
+
+    if value and value.strip():
+        try:
+            parse(value)
+        except ExpressionError as exc:
+            raise ValidationError(_("表达式有误：%(error)s"), params={"error": exc}) from exc
 
 
 class Wave(models.Model):
@@ -56,6 +70,7 @@ class WaveInstrument(models.Model):
         max_length=255,
         blank=True,
         help_text=_("XLSForm 表达式，基于人口学模块，例如 ${age} >= 18 and ${age} <= 69"),
+        validators=[validate_expression],
     )
 
     class Meta:
@@ -70,6 +85,10 @@ class WaveInstrument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wave} · {self.instrument_version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        validate_expression(self.eligibility)  # a bad rule would break every respondent's page
+        super().save(*args, **kwargs)
 
 
 class Target(models.Model):

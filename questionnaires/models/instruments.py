@@ -186,7 +186,8 @@ class Item(Bilingual, VersionChild):
     name = models.SlugField(max_length=64)
     type = models.CharField(max_length=12, choices=Type.choices)
     xlsform_type = models.CharField(max_length=128)
-    choice_list = models.ForeignKey(ChoiceList, on_delete=models.PROTECT, null=True, blank=True, related_name="items")
+    # RESTRICT, not PROTECT: a list may go only together with its version (which takes the items too).
+    choice_list = models.ForeignKey(ChoiceList, on_delete=models.RESTRICT, null=True, blank=True, related_name="items")
     situational = models.BooleanField(_("情景题"), default=False)
     label_zh = models.TextField(blank=True)
     label_en = models.TextField(blank=True)

@@ -492,11 +492,6 @@ def test_javascript_harness_sees_the_real_evaluator(
     assert result == {"value": ["n", 42], "holds": True}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frontend/static/frontend/expressions.js (div branch of ev) returns -Infinity for NaN div 0; "
-    "the server returns NaN (IEEE 754 and XPath)",
-)
 def test_javascript_divides_nan_by_zero_like_the_server(
     javascript: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
 ) -> None:
@@ -505,11 +500,6 @@ def test_javascript_divides_nan_by_zero_like_the_server(
     assert result == python_result(tree, {}, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frontend/static/frontend/expressions.js string-length uses String.length (UTF-16 code units), "
-    "so a character outside the BMP (e.g. the name character 𠮷) counts twice; the server counts characters",
-)
 def test_javascript_counts_characters_like_the_server(
     javascript: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
 ) -> None:
@@ -519,11 +509,6 @@ def test_javascript_counts_characters_like_the_server(
     assert result == python_result(tree, values, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regex() uses Python re on the server and RegExp on the page: Python's $ also matches before a "
-    "trailing newline, JavaScript's does not",
-)
 def test_regex_end_anchor_agrees_on_a_trailing_newline(
     javascript: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
 ) -> None:

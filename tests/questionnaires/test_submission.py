@@ -12,7 +12,7 @@ from questionnaires import services
 from questionnaires.forms import SubmissionError
 from questionnaires.models import Response
 from questionnaires.services import Submission, payload_hash, response_submit
-from tests.questionnaires.builders import ADULT_FARMER, FieldedCase, sampled_case
+from tests.questionnaires.builders import ADULT_FARMER, FieldedCase, correct_answers, sampled_case
 
 CLIENT_ID = uuid.UUID("6f1c2a4e-0b7d-4c55-9a57-3f2d8e9b1c01")
 
@@ -45,12 +45,22 @@ def test_first_submission_is_stored_cleaned(fielded: FieldedCase) -> None:
     assert stored.submitted_at is not None
 
 
-def test_submission_completes_the_case(fielded: FieldedCase) -> None:
+def test_the_case_is_partial_until_every_eligible_questionnaire_is_in(fielded: FieldedCase) -> None:
     assert fielded.case.disposition == Disposition.PENDING
     submit(fielded, ADULT_FARMER)
     case = Case.objects.get(pk=fielded.case.pk)
-    assert case.disposition == Disposition.COMPLETE
+    assert case.disposition == Disposition.PARTIAL
     assert case.disposition_at is not None
+    for code in ("science_literacy", "health_literacy"):
+        assert Case.objects.get(pk=fielded.case.pk).disposition == Disposition.PARTIAL
+        response_submit(
+            wave=fielded.wave,
+            version=fielded.versions[code],
+            submission=Submission(client_id=uuid.uuid4(), answers=correct_answers(fielded.key(code))),
+            case=case,
+            context=ADULT_FARMER,
+        )
+    assert Case.objects.get(pk=fielded.case.pk).disposition == Disposition.COMPLETE
 
 
 def test_retry_with_the_same_answers_returns_the_stored_response(fielded: FieldedCase) -> None:

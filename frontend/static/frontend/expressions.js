@@ -40,7 +40,7 @@
     "count-selected": function (a) { return sel(a[0]).length; },
     "not": function (a) { return !bool(a[0]); },
     "true": function () { return true; }, "false": function () { return false; },
-    "string-length": function (a) { return str(a[0]).length; },
+    "string-length": function (a) { return Array.from(str(a[0])).length; },
     "number": function (a) { return num(a[0]); },
     "int": function (a) { var n = num(a[0]); return isNaN(n) ? n : Math.trunc(n); },
     "regex": function (a) { return new RegExp(str(a[1])).test(str(a[0])); },
@@ -65,7 +65,7 @@
     if (["=", "!=", "<", "<=", ">", ">="].indexOf(op) >= 0) return cmp(op, a, b);
     var x = num(a), y = num(b);
     if (op === "+") return x + y; if (op === "-") return x - y; if (op === "*") return x * y;
-    if (op === "div") return y !== 0 ? x / y : (x === 0 ? NaN : (x > 0 ? Infinity : -Infinity));
+    if (op === "div") return y !== 0 ? x / y : (x === 0 || isNaN(x) ? NaN : (x > 0 ? Infinity : -Infinity));
     if (op === "mod") return y !== 0 ? x % y : NaN;
     throw new Error("unknown operator " + op);
   }
