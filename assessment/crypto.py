@@ -31,5 +31,8 @@ def decrypt_text(token: str) -> str:
 
 
 def rotate_text(token: str) -> str:
-    """Return TOKEN re-encrypted under the primary key."""
-    return fernet().rotate(token.encode("ascii")).decode("ascii")
+    """Return TOKEN re-encrypted under the primary key; raise ValueError when no key opens it."""
+    try:
+        return fernet().rotate(token.encode("ascii")).decode("ascii")
+    except InvalidToken as exc:
+        raise ValueError("encrypted value cannot be opened with the configured keys") from exc

@@ -50,6 +50,11 @@ def wave_design(wave: Wave, instrument_code: str) -> WaveDesign:
             f"the weights of wave {wave.code} ({instrument_code}) are out of date: responses changed since "
             f"weight set v{weight_set.version}; recompute the weights"
         )
+    if not (np.array_equal(stored.stratum, table.stratum) and np.array_equal(stored.psu, table.psu)):
+        raise DataProblem(
+            f"the weights of wave {wave.code} ({instrument_code}) are out of date: the sample design (strata, "
+            f"PSUs) changed since weight set v{weight_set.version}; recompute the weights"
+        )
     raked = calibrated_design(table, margin_totals(weight_set.margin_set), weight_set.method)
     if not np.allclose(raked.weights, stored.final, rtol=1e-9, atol=0):
         raise DataProblem(f"weight set v{weight_set.version} cannot be reproduced from its inputs")

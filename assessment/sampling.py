@@ -68,7 +68,8 @@ def pps_systematic(sizes: npt.ArrayLike, n: int, rng: np.random.Generator) -> PP
         cum = np.cumsum(pi[idx])
         cum[-1] = float(rest)  # guard against rounding in the last cumulated value
         points = rng.uniform(0.0, 1.0) + np.arange(rest)
-        hit = np.searchsorted(cum, points, side="right")
+        # A start within an ulp of 1 can round the last point up to `rest`; it belongs to the last unit.
+        hit = np.minimum(np.searchsorted(cum, points, side="right"), idx.size - 1)
         chosen.extend(idx[hit].tolist())
     return PPSDraw(selected=np.asarray(chosen, dtype=np.int64), probability=pi, certainty=certain)
 
@@ -83,7 +84,10 @@ def systematic(population: int, n: int, rng: np.random.Generator) -> npt.NDArray
     n = min(n, population)
     step = population / n
     start = rng.uniform(0.0, step)
-    return np.floor(start + step * np.arange(n)).astype(np.int64)
+    if n == population:  # everyone; with an interval of 1, start + k could round up to k + 1
+        return np.arange(population, dtype=np.int64)
+    # A start within an ulp of the interval can round the last position up to POPULATION.
+    return np.minimum(np.floor(start + step * np.arange(n)), population - 1).astype(np.int64)
 
 
 def kish_order(sexes: Sequence[str], ages: Sequence[int]) -> list[int]:

@@ -14,6 +14,18 @@ class DemoCounty:
     output: str
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests that use the session's demo county after all the others.
+
+    Once built, the demo county stays in the test database for the rest of the session, and
+    tests elsewhere expect an empty one (e.g. "no response exists"), so the county is built
+    only once everything else has run (after pytest-django's own ordering, hence trylast).
+    """
+    uses_demo = ["demo_county" in getattr(item, "fixturenames", ()) for item in items]
+    items[:] = [i for i, u in zip(items, uses_demo) if not u] + [i for i, u in zip(items, uses_demo) if u]
+
+
 @pytest.fixture(scope="session")
 def demo_county(django_db_setup, django_db_blocker) -> DemoCounty:  # type: ignore[no-untyped-def]
     """The Pingyin demo county (waves 2022–2025, scored and weighted), built once per session.

@@ -228,9 +228,9 @@ class DemoBuilder:
             for group, position in pending.items():
                 token = invitation_create(case=cases[position], label=f"demo:{group}")
                 result.invitations.append((group, token))
-            # Every household of the current wave can also answer on its own phone.
+            # Households not reached at the door get a link to answer on their own phones.
             for position, case in enumerate(cases):
-                if position not in pending.values() and case.disposition == "pending":
+                if position not in pending.values() and sample.outcome[position] == "non_contact":
                     invitation_create(case=case)
         for code in true_model.MODELS:
             result.truth[(year, code)] = self.truths[(year, code)].share
