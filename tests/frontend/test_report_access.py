@@ -22,7 +22,7 @@ def stored_report(survey: Survey, monkeypatch: pytest.MonkeyPatch, settings, tmp
         wave=survey.wave, kind=Report.Kind.COUNTY, status=JobStatus.DONE, generated_at=timezone.now()
     )
     report.file.save("county.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
-    monkeypatch.setattr("frontend.views.county_report_file", lambda *, wave, user=None: report)
+    monkeypatch.setattr("frontend.views.officials.county_report_file", lambda *, wave, user=None: report)
     return report
 
 

@@ -1,4 +1,4 @@
-"""Pages: home, the respondent's questionnaire from an invitation link, and the officials' reports."""
+"""The respondent's pages: an invitation link, consent, the questionnaires, the end."""
 from __future__ import annotations
 
 import json
@@ -6,26 +6,18 @@ import random
 import uuid
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from assessment import access
-from assessment.models import Wave
 from questionnaires.forms import SubmissionError, compiled_form
 from questionnaires.invitations import InvitationInvalid, invitation_open
 from questionnaires.models import Item
 from questionnaires.selectors import DEMOGRAPHICS, case_answers, next_step, respondent_plan
 from questionnaires.services import Submission, response_submit, responses_score_new
-from reports.services import county_report_file
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/home.html")
 
 
 def _invitation_or_error(request: HttpRequest, token: str) -> Any:
@@ -194,32 +186,3 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
     )
 
 
-@login_required
-def officials(request: HttpRequest) -> HttpResponse:
-    """Waves and their reports, as far as the signed-in user may see them."""
-    waves = [w for w in access.visible_waves(request.user).order_by("-year") if access.can_view_county_report(request.user, w)]
-    profile = access.profile_of(request.user)
-    # Staff without report rights (enumerators) are told so, not shown an empty list; the
-    # unsaved wave asks access.py whether the role may see any report of its county.
-    if not waves and (profile is None or not access.can_view_county_report(request.user, Wave(county_id=profile.county_id))):
-        return HttpResponseForbidden(render(request, "frontend/forbidden.html").content)
-    return render(request, "frontend/officials.html", {"waves": waves})
-
-
-@login_required
-def county_report_pdf(request: HttpRequest, wave_code: str) -> HttpResponse:
-    profile = access.profile_of(request.user)
-    if profile is None:
-        return HttpResponseForbidden(render(request, "frontend/forbidden.html").content)
-    wave = Wave.objects.filter(code=wave_code, county_id=profile.county_id).first()
-    if wave is None:
-        raise Http404(_("没有这个调查轮次。"))
-    if not access.can_view_county_report(request.user, wave):
-        return HttpResponseForbidden(render(request, "frontend/forbidden.html").content)
-    try:
-        report = county_report_file(wave=wave, user=request.user)
-    except ValueError as exc:
-        return render(request, "frontend/report_unavailable.html", {"wave": wave, "reason": str(exc)}, status=409)
-    response = HttpResponse(report.file.open("rb").read(), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="suyang-{wave.code}-county.pdf"'
-    return response

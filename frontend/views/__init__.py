@@ -1,0 +1,1 @@
+"""Pages, one module per audience: site (home), respondent, officials."""
