@@ -1,14 +1,14 @@
+"""Page routes, one module per audience so that each can grow on its own."""
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from frontend.views import officials, respondent, site
+from frontend.views import site
 
 urlpatterns = [
     path("", site.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("r/<str:token>/", respondent.invitation, name="invitation"),
-    path("r/<str:token>/<slug:code>/", respondent.questionnaire, name="questionnaire"),
-    path("reports/", officials.officials, name="officials"),
-    path("reports/<slug:wave_code>/county.pdf", officials.county_report_pdf, name="county_report_pdf"),
+    path("r/", include("frontend.urls_respondent")),
+    path("reports/", include("frontend.urls_reports")),
+    path("staff/", include("frontend.urls_staff")),
 ]
