@@ -19,8 +19,26 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 BoolArray = npt.NDArray[np.bool_]
 
-#: One label column, or several of the same length whose combinations are the groups.
-Grouping = npt.ArrayLike | Sequence[npt.ArrayLike]
+
+@dataclass(frozen=True, eq=False)
+class Encoded:
+    """Dense integer codes of a label column.
+
+    Attributes
+    ----------
+    codes : ndarray of intp
+        ``codes[i]`` indexes `labels`; -1 marks a missing label.
+    labels : tuple
+        The distinct non-missing labels, sorted, as Python scalars.
+    """
+
+    codes: IntArray
+    labels: tuple[object, ...]
+
+
+#: One label column, or several of the same length whose combinations are the groups; a
+#: column may be given already encoded (e.g. by :mod:`scoring.csvdata`).
+Grouping = npt.ArrayLike | Encoded | Sequence[npt.ArrayLike | Encoded]
 
 # Integer labels whose range is at most this many times the row count (or this absolute size)
 # are encoded with bincount/lookup tables instead of a sort.
@@ -44,6 +62,7 @@ def as_float_vector(
     n: int | None = None,
     allow_nan: bool = False,
     allow_inf: bool = False,
+    copy: bool = True,
 ) -> FloatArray:
     """Return `values` as a new 1-D float64 array, checking length and finiteness.
 
@@ -59,6 +78,8 @@ def as_float_vector(
         Whether NaN (a missing value) is allowed.
     allow_inf : bool
         Whether +inf is allowed (-inf never is).
+    copy : bool
+        Always copy (the default); otherwise a float64 input is returned as it is.
 
     Raises
     ------
@@ -67,16 +88,19 @@ def as_float_vector(
         are not allowed.
     """
     try:
-        array = np.array(values, dtype=np.float64, copy=True)
+        array = np.array(values, dtype=np.float64, copy=True if copy else None)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}: expected numbers ({exc})") from None
     if array.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {array.shape}")
     if n is not None and array.shape[0] != n:
         raise ValueError(f"{name}: expected {n} values, got {array.shape[0]}")
-    bad = np.isneginf(array) if allow_inf else np.isinf(array)
-    if not allow_nan:
-        bad |= np.isnan(array)
+    if allow_nan and allow_inf:
+        bad = np.isneginf(array)
+    elif allow_nan:
+        bad = np.isinf(array)
+    else:
+        bad = ~np.isfinite(array) if not allow_inf else (np.isneginf(array) | np.isnan(array))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{name}: value {float(array[row])!r} at row {row} is not allowed")
@@ -96,23 +120,7 @@ def is_missing(values: npt.NDArray[np.generic]) -> BoolArray:
     return np.zeros(values.shape[0], dtype=np.bool_)
 
 
-@dataclass(frozen=True, eq=False)
-class Encoded:
-    """Dense integer codes of a label column.
-
-    Attributes
-    ----------
-    codes : ndarray of intp
-        ``codes[i]`` indexes `labels`; -1 marks a missing label.
-    labels : tuple
-        The distinct non-missing labels, sorted, as Python scalars.
-    """
-
-    codes: IntArray
-    labels: tuple[object, ...]
-
-
-def encode_labels(values: npt.ArrayLike, name: str, *, n: int | None = None) -> Encoded:
+def encode_labels(values: npt.ArrayLike | Encoded, name: str, *, n: int | None = None) -> Encoded:
     """Return dense codes of a 1-D label column, sorted by label.
 
     Missing labels (NaN, None) get code -1; the caller decides whether that is an error.
@@ -122,6 +130,10 @@ def encode_labels(values: npt.ArrayLike, name: str, *, n: int | None = None) -> 
     ValueError
         If the column is not 1-D, has the wrong length or mixes labels that cannot be sorted.
     """
+    if isinstance(values, Encoded):
+        if n is not None and values.codes.shape[0] != n:
+            raise ValueError(f"{name}: expected {n} values, got {values.codes.shape[0]}")
+        return values
     array = np.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, got shape {array.shape}")
@@ -157,10 +169,12 @@ def _encode_integers(array: npt.NDArray[np.integer]) -> Encoded:
     return Encoded(codes=inverse.reshape(-1).astype(np.intp), labels=tuple(uniques.tolist()))
 
 
-def grouping_columns(grouping: Grouping) -> list[npt.ArrayLike]:
+def grouping_columns(grouping: Grouping) -> list[npt.ArrayLike | Encoded]:
     """Return the label columns of a grouping: one array, or a list/tuple of arrays."""
+    if isinstance(grouping, Encoded):
+        return [grouping]
     if isinstance(grouping, (list, tuple)) and grouping and all(
-        isinstance(column, (np.ndarray, list, tuple)) for column in grouping
+        isinstance(column, (np.ndarray, list, tuple, Encoded)) for column in grouping
     ):
         return list(grouping)
     if isinstance(grouping, np.ndarray) and grouping.ndim != 1:

@@ -11,8 +11,10 @@ variance of the weighted score totals within strata (Binder 1983; Lumley 2010, a
 with ``f_h = (N_h - n_h)/N_h`` (1 without FPC). For a calibrated design the scores are first
 replaced by their residuals from the base-weighted regression on the calibration variables
 (Deville & Särndal 1992). Strata with a single PSU follow R's ``survey.lonely.psu`` rules.
-This reproduces R ``survey``'s ``svyrecvar`` → ``multistage`` → ``onestage`` → ``onestrat``
-for a one-stage design, with ``survey.adjust.domain.lonely = FALSE``.
+Designs with later stages add, for every stage ``s``, the same between-unit variance of the
+stage-``s`` unit totals within their stage-``s`` strata, multiplied by the sampling fractions
+of the earlier stages. This reproduces R ``survey``'s ``svyrecvar`` → ``multistage`` →
+``onestage`` → ``onestrat``, with ``survey.adjust.domain.lonely = FALSE``.
 
 Scores are passed in a sparse "one entry per (row, column)" form, so that the scores of many
 domains are handled with one ``np.bincount`` pass over the rows.
@@ -34,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.arrays import BoolArray, FloatArray, IntArray
-from scoring.design import CERTAINTY_FRACTION, Calibration, SurveyDesign
+from scoring.design import CERTAINTY_FRACTION, Calibration, LaterStage, SurveyDesign
 
 
 def variance_taylor(
@@ -79,14 +81,15 @@ def variance_taylor(
     row_index = np.repeat(np.arange(n, dtype=np.intp), k)
     columns = np.tile(np.arange(k, dtype=np.intp), n)
     scores = (x / design.weights[:, None]).reshape(-1)
-    present: BoolArray | None = None
+    subset: BoolArray | None = None
     if rows is not None:
-        mask = np.asarray(rows, dtype=np.bool_)
-        if mask.shape != (n,):
-            raise ValueError(f"rows: expected a mask of {n} values, got {mask.shape}")
-        strata = np.bincount(design.stratum[mask], minlength=design.n_strata) > 0
-        present = np.repeat(strata[:, None], k, axis=1)
-    return taylor_from_scores(design, row_index, columns, k, scores, present=present, full=True)
+        subset = np.asarray(rows, dtype=np.bool_)
+        if subset.shape != (n,):
+            raise ValueError(f"rows: expected a mask of {n} values, got {subset.shape}")
+    return taylor_from_scores(
+        design, row_index, columns, k, scores, full=True,
+        subset_rows=None if subset is None else np.flatnonzero(subset),
+    )
 
 
 def taylor_from_scores(
@@ -98,6 +101,8 @@ def taylor_from_scores(
     *,
     present: BoolArray | None = None,
     full: bool = False,
+    all_strata: bool = False,
+    subset_rows: IntArray | None = None,
 ) -> FloatArray:
     """Return variances (or the covariance matrix) of estimators given by sparse scores.
 
@@ -114,27 +119,73 @@ def taylor_from_scores(
     scores : ndarray
         Unweighted score ``u`` of each entry.
     present : ndarray of bool, shape (n_strata, k), optional
-        Strata that each estimator's subset reaches, for ``lonely_psu="average"`` on
-        uncalibrated designs (R counts the strata of the subset design). Computed from the
-        entries when omitted; ignored on calibrated designs, where R keeps every stratum.
+        First-stage strata that each estimator's subset reaches, for
+        ``lonely_psu="average"`` on uncalibrated designs (R counts the strata of the subset
+        design). Computed from the entries when omitted; ignored on calibrated designs,
+        where R keeps every stratum.
     full : bool
         Return the ``(k, k)`` covariance matrix instead of the ``k`` variances.
+    all_strata : bool
+        Count every stratum, as R's ``svyrecvar`` on the whole design does for the joint
+        covariance of domain estimates (``svyby(..., covmat = TRUE)``).
+    subset_rows : ndarray of intp, optional
+        Rows of one estimation subset shared by all estimators (for `present`).
 
     References
     ----------
-    R ``survey``: ``svyrecvar``, ``onestage``, ``onestrat``; Deville & Särndal (1992).
+    R ``survey``: ``svyrecvar``, ``multistage``, ``onestage``, ``onestrat``; Deville &
+    Särndal (1992).
     """
+    every = rows.shape[0] == design.n_rows and (rows.shape[0] == 0 or (
+        int(rows[0]) == 0 and int(rows[-1]) == design.n_rows - 1 and columns.shape[0] == rows.shape[0]
+    ))
+
+    def take(array: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+        return array if every else array[rows]
+
+    weighted = design.weights * scores if every else design.weights[rows] * scores
     totals = bincount_2d(
-        design.psu[rows], design.n_psu, columns, n_columns, design.weights[rows] * scores
+        np.asarray(take(design.psu), dtype=np.intp), design.n_psu, columns, n_columns, weighted
+    )
+    coefficients: FloatArray | None = None
+    counted_rows, counted_columns = (rows, columns) if subset_rows is None else (
+        np.repeat(subset_rows, n_columns), np.tile(np.arange(n_columns), subset_rows.shape[0])
     )
     if design.calibration is not None:
-        totals = totals - _calibration_fit(design.calibration, rows, columns, n_columns, scores)
+        coefficients = _calibration_coefficients(
+            design.calibration, rows, columns, n_columns, scores
+        )
+        totals = totals - design.calibration.stage_basis_totals[0] @ coefficients
+        present = None
+    elif all_strata:
         present = None
     elif present is None and design.lonely_psu == "average" and design.lonely_strata.any():
-        present = (
-            bincount_2d(design.stratum[rows], design.n_strata, columns, n_columns, None) > 0
+        present = bincount_2d(
+            design.stratum[counted_rows], design.n_strata, counted_columns, n_columns, None
+        ) > 0
+    variance = stratified_psu_variance(design, totals, present=present, full=full)
+    for index, stage in enumerate(design.stages):
+        unit_totals = bincount_2d(
+            np.asarray(take(stage.unit), dtype=np.intp), stage.n_units, columns, n_columns,
+            weighted,
         )
-    return stratified_psu_variance(design, totals, present=present, full=full)
+        if coefficients is not None and design.calibration is not None:
+            unit_totals = unit_totals - (
+                design.calibration.stage_basis_totals[index + 1] @ coefficients
+            )
+        stage_present: BoolArray | None = None
+        if (
+            design.calibration is None and not all_strata
+            and design.lonely_psu == "average" and stage.lonely_strata.any()
+        ):
+            stage_present = bincount_2d(
+                stage.unit_stratum[stage.unit[counted_rows]], stage.n_strata,
+                counted_columns, n_columns, None,
+            ) > 0
+        variance = variance + later_stage_variance(
+            stage, design.lonely_psu, unit_totals, present=stage_present, full=full
+        )
+    return variance
 
 
 def stratified_psu_variance(
@@ -168,23 +219,12 @@ def stratified_psu_variance(
     ----------
     R ``survey::onestrat`` and ``survey::onestage``; Lumley (2010), appendix C.
     """
-    n_psu_h = design.stratum_n_psu
-    fraction = design.stratum_fraction_unsampled
-    starts = np.concatenate(([0], np.cumsum(n_psu_h)[:-1])).astype(np.intp)
-    stratum_mean = np.add.reduceat(psu_totals, starts, axis=0) / n_psu_h[:, None]
-    deviation = psu_totals - stratum_mean[design.psu_stratum]
+    z = _scaled_deviations(
+        psu_totals, design.psu_stratum, design.stratum_n_psu,
+        design.stratum_fraction_unsampled, design.lonely_strata, design.lonely_psu,
+    )
+    variance = _crossproduct(z, full)
     lonely = design.lonely_strata
-    if design.lonely_psu == "adjust" and lonely.any():
-        lonely_psu = lonely[design.psu_stratum]
-        deviation[lonely_psu] = psu_totals[lonely_psu]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(n_psu_h > 1, fraction * n_psu_h / (n_psu_h - 1), fraction)
-    scale = np.where(fraction < CERTAINTY_FRACTION, 0.0, scale)
-    z = deviation * np.sqrt(scale)[design.psu_stratum][:, None]
-    if full:
-        variance = np.asarray(z.T @ z, dtype=np.float64)
-    else:
-        variance = np.asarray(np.einsum("pk,pk->k", z, z), dtype=np.float64)
     if design.lonely_psu == "average" and lonely.any():
         k = psu_totals.shape[1]
         counted = np.ones((design.n_strata, k), dtype=np.bool_) if present is None else present
@@ -194,6 +234,86 @@ def stratified_psu_variance(
             factor = n_counted / n_ok
             variance = variance * (np.sqrt(np.outer(factor, factor)) if full else factor)
     return variance
+
+
+def later_stage_variance(
+    stage: LaterStage,
+    lonely_psu: str,
+    unit_totals: FloatArray,
+    *,
+    present: BoolArray | None = None,
+    full: bool = False,
+) -> FloatArray:
+    """Return the variance that a later sampling stage adds (R ``multistage``'s recursion).
+
+    Each stage-``s`` stratum (a unit of stage ``s - 1``) contributes the with-replacement
+    variance of its unit totals, times its FPC and the sampling fractions of its ancestors.
+    With ``lonely_psu="average"`` R evaluates each stratum in a call of its own, where a
+    lonely stratum leaves no stratum to average over: the variance is then NaN, as in R.
+
+    References
+    ----------
+    R ``survey::multistage``; Särndal, Swensson & Wretman (1992), sec. 4.3.
+    """
+    evaluated = stage.stratum_evaluated & (stage.stratum_multiplier > 0)
+    if not evaluated.any():
+        k = unit_totals.shape[1]
+        return np.zeros((k, k)) if full else np.zeros(k)
+    fraction = np.where(evaluated, stage.stratum_fraction_unsampled, 0.0)
+    z = _scaled_deviations(
+        unit_totals, stage.unit_stratum, stage.stratum_n_units, fraction,
+        stage.lonely_strata, lonely_psu, multiplier=stage.stratum_multiplier,
+    )
+    variance = _crossproduct(z, full)
+    lonely = stage.lonely_strata & evaluated
+    if lonely_psu == "average" and lonely.any():
+        k = unit_totals.shape[1]
+        reached = (
+            np.ones((stage.n_strata, k), dtype=np.bool_) if present is None else present
+        )
+        undefined = np.asarray((reached & lonely[:, None]).any(axis=0), dtype=np.bool_)
+        if full:
+            variance = np.where(undefined[:, None] | undefined[None, :], np.nan, variance)
+        else:
+            variance = np.where(undefined, np.nan, variance)
+    return np.asarray(variance, dtype=np.float64)
+
+
+def _scaled_deviations(
+    unit_totals: FloatArray,
+    unit_stratum: IntArray,
+    stratum_n_units: IntArray,
+    fraction: FloatArray,
+    lonely: BoolArray,
+    lonely_psu: str,
+    *,
+    multiplier: FloatArray | None = None,
+) -> FloatArray:
+    """Return unit totals centred in their stratum and scaled by ``sqrt(f n/(n-1))``."""
+    starts = np.concatenate(([0], np.cumsum(stratum_n_units)[:-1])).astype(np.intp)
+    nonempty = stratum_n_units > 0
+    sums = np.zeros((stratum_n_units.shape[0], unit_totals.shape[1]))
+    if unit_totals.shape[0]:
+        sums[nonempty] = np.add.reduceat(unit_totals, starts[nonempty], axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stratum_mean = sums / stratum_n_units[:, None]
+    deviation = unit_totals - stratum_mean[unit_stratum]
+    if lonely_psu == "adjust" and lonely.any():
+        lonely_unit = lonely[unit_stratum]
+        deviation[lonely_unit] = unit_totals[lonely_unit]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(stratum_n_units > 1, fraction * stratum_n_units / (stratum_n_units - 1),
+                         fraction)
+    scale = np.where(fraction < CERTAINTY_FRACTION, 0.0, scale)
+    if multiplier is not None:
+        scale = scale * multiplier
+    return np.asarray(deviation * np.sqrt(scale)[unit_stratum][:, None], dtype=np.float64)
+
+
+def _crossproduct(z: FloatArray, full: bool) -> FloatArray:
+    if full:
+        return np.asarray(z.T @ z, dtype=np.float64)
+    return np.asarray(np.einsum("pk,pk->k", z, z), dtype=np.float64)
 
 
 def bincount_2d(
@@ -207,28 +327,26 @@ def bincount_2d(
     return np.asarray(flat, dtype=np.float64).reshape(n_major, n_columns)
 
 
-def _calibration_fit(
+def _calibration_coefficients(
     calibration: Calibration,
     rows: IntArray,
     columns: IntArray,
     n_columns: int,
     scores: FloatArray,
 ) -> FloatArray:
-    """Return PSU totals of ``w x' b``, the fitted part of the calibrated influence.
+    """Return ``b`` of the regression of the scores on the calibration variables.
 
     R stores ``qr(X sqrt(d))`` and the weights ``g sqrt(d)`` and takes
-    ``qr.resid(qr, x / (g sqrt(d))) * g sqrt(d)``; with ``x = d g u`` that is
-    ``w (u - X b)`` with ``b = (X' D X)^- X' D u``, the base-weighted regression of the
-    scores on the calibration variables (Deville & Särndal 1992, sec. 3).
+    ``qr.resid(qr, x / (g sqrt(d))) * g sqrt(d)``; with ``x = w u`` that is
+    ``x - w_cal X b`` with ``b = (X' D X)^- X' (x / g)``, the regression on the calibration
+    variables weighted by the base weights (Deville & Särndal 1992, sec. 3). The fitted
+    part's totals per unit of each stage are ``stage_basis_totals @ b``.
     """
-    weighted = calibration.base_weights[rows] * scores
-    cross = np.zeros((calibration.n_columns, n_columns))
-    cross[0] = np.bincount(columns, weighted, minlength=n_columns)
-    for codes, n_levels, level_columns in zip(
-        calibration.codes, calibration.n_levels, calibration.level_columns
-    ):
-        table = bincount_2d(codes[rows], n_levels, columns, n_columns, weighted)
-        used = level_columns >= 0
-        cross[level_columns[used]] = table[used]
-    coefficients = np.linalg.lstsq(calibration.normal_matrix, cross, rcond=None)[0]
-    return np.asarray(calibration.psu_basis_totals @ coefficients, dtype=np.float64)
+    weighted = calibration.regression_weights[rows] * scores
+    table = bincount_2d(
+        calibration.unit[rows], calibration.basis.shape[0], columns, n_columns, weighted
+    )
+    cross = calibration.basis.T @ table
+    return np.asarray(
+        np.linalg.lstsq(calibration.normal_matrix, cross, rcond=None)[0], dtype=np.float64
+    )

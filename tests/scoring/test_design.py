@@ -153,3 +153,67 @@ def test_design_arrays_are_read_only_and_copied() -> None:
     assert design.weights[0] == 10.0
     with pytest.raises(ValueError):
         design.weights[0] = 3.0
+
+
+# --- later stages and certainty PSUs --------------------------------------------------------
+
+
+TWO_STAGE_STRATA = np.array(["a"] * 6 + ["b"] * 4)
+TWO_STAGE_PSU = np.array([1, 1, 1, 2, 2, 2, 3, 3, 4, 4])
+TWO_STAGE_SSU = np.array([1, 2, 2, 1, 2, 3, 1, 2, 1, 1])
+
+
+def test_later_stage_strata_are_the_units_of_the_previous_stage() -> None:
+    fpc1 = np.array([5.0] * 6 + [3.0] * 4)
+    fpc2 = np.array([4.0] * 3 + [10.0] * 3 + [2.0] * 2 + [6.0] * 2)
+    design = design_create(np.ones(10), strata=TWO_STAGE_STRATA, psu=TWO_STAGE_PSU,
+                           ssu=TWO_STAGE_SSU, fpc=[fpc1, fpc2], lonely_psu="adjust")
+    (stage,) = design.stages
+    assert stage.number == 2 and stage.n_strata == design.n_psu == 4
+    assert stage.stratum_n_units.tolist() == [2, 3, 2, 1]
+    np.testing.assert_allclose(stage.stratum_population, [4, 10, 2, 6])
+    np.testing.assert_allclose(stage.stratum_multiplier, [2 / 5, 2 / 5, 2 / 3, 2 / 3])
+    assert stage.stratum_labels == ("a.1", "a.2", "b.3", "b.4")
+    assert stage.lonely_strata.tolist() == [False, False, False, True]
+    # Rows of one second-stage unit share a code; units of a stratum are contiguous.
+    assert stage.unit[1] == stage.unit[2] != stage.unit[0]
+    assert np.all(np.diff(stage.unit_stratum) >= 0)
+
+
+def test_a_lonely_unit_at_stage_two_fails_naming_the_stage() -> None:
+    fpc1 = np.array([5.0] * 6 + [3.0] * 4)
+    fpc2 = np.array([4.0] * 3 + [10.0] * 3 + [2.0] * 2 + [6.0] * 2)
+    with pytest.raises(LonelyPsuError) as raised:
+        design_create(np.ones(10), strata=TWO_STAGE_STRATA, psu=TWO_STAGE_PSU,
+                      ssu=TWO_STAGE_SSU, fpc=[fpc1, fpc2])
+    assert raised.value.stage == 2 and raised.value.strata == ("b.4",)
+    assert "Stratum (b.4) has only one PSU at stage 2" in str(raised.value)
+
+
+def test_later_stages_count_only_with_an_fpc_for_every_stage() -> None:
+    design = design_create(np.ones(10), strata=TWO_STAGE_STRATA, psu=TWO_STAGE_PSU,
+                           ssu=TWO_STAGE_SSU)
+    assert design.stages == ()  # R ignores later stages without an FPC: ultimate cluster
+    with pytest.raises(ValueError, match="give the FPC of every stage"):
+        design_create(np.ones(10), psu=TWO_STAGE_PSU, ssu=[TWO_STAGE_SSU, np.arange(10)],
+                      fpc=[np.full(10, 9.0), np.full(10, 9.0)])
+    with pytest.raises(ValueError, match=r"fpc\[1\]: stratum a.1 has 2 sampled stage-2 units"):
+        design_create(np.ones(10), strata=TWO_STAGE_STRATA, psu=TWO_STAGE_PSU,
+                      ssu=TWO_STAGE_SSU, fpc=[np.full(10, 9.0), np.full(10, 1.0)],
+                      lonely_psu="adjust")
+
+
+def test_a_certainty_psu_becomes_a_stratum_of_its_own_without_first_stage_variance() -> None:
+    certainty = (TWO_STAGE_PSU == 2).astype(float)
+    fpc = np.array([5.0] * 6 + [3.0] * 4)
+    design = design_create(np.ones(10), strata=TWO_STAGE_STRATA, psu=TWO_STAGE_PSU, fpc=fpc,
+                           certainty=certainty, lonely_psu="adjust")
+    assert design.n_strata == 3
+    assert "(certainty)" in str(design.stratum_labels[1])
+    np.testing.assert_allclose(design.stratum_population, [4.0, 1.0, 3.0])
+    assert design.stratum_fraction_unsampled.tolist()[1] == 0.0
+    (stage,) = design.stages
+    assert stage.stratum_evaluated.tolist() == [False, True, False, False]
+    with pytest.raises(ValueError, match="certainty: the flag varies within the PSU"):
+        design_create(np.ones(10), strata=TWO_STAGE_STRATA, psu=TWO_STAGE_PSU,
+                      certainty=np.r_[1.0, np.zeros(9)])

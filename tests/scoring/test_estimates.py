@@ -14,8 +14,12 @@ from scoring import (
     Margin,
     SurveyDesign,
     design_create,
+    estimate_contrast,
+    estimate_difference,
+    estimate_domain_differences,
     estimate_mean,
     estimate_proportion,
+    estimate_ratio,
     estimate_total,
     variance_taylor,
     weights_rake,
@@ -156,7 +160,7 @@ def test_a_proportion_needs_zero_one_values() -> None:
     with pytest.raises(ValueError, match=message):
         estimate_proportion(design(), y, var="literate")
     with pytest.raises(ValueError, match="ci must be one of"):
-        estimate_proportion(design(), DATA["literate"], ci="wilson")  # type: ignore[arg-type]
+        estimate_proportion(design(), DATA["literate"], ci="exact")  # type: ignore[arg-type]
 
 
 def test_values_of_the_wrong_length_are_rejected() -> None:
@@ -247,3 +251,94 @@ def test_a_single_domain_equals_the_whole_population(
     assert single.estimate == pytest.approx(overall.estimate, rel=1e-13)
     assert single.se == pytest.approx(overall.se, rel=1e-10)
     assert single.df == overall.df
+
+
+# --- ratios, contrasts, differences, design effects -------------------------------------------
+
+
+def test_a_ratio_is_the_ratio_of_totals_with_the_linearised_variance() -> None:
+    x = DATA["score"] / 10 + 1
+    y = DATA["literate"]
+    (cell,) = estimate_ratio(design(), y, x, var="rate")
+    w = DATA["weights"]
+    ratio = float(w @ y / (w @ x))
+    assert cell.estimate == pytest.approx(ratio, rel=1e-13)
+    influence = w * (y - ratio * x) / (w @ x)
+    assert cell.se == pytest.approx(np.sqrt(variance_taylor(design(), influence)[0, 0]), rel=1e-12)
+    (mean,) = estimate_mean(design(), y)
+    (unit,) = estimate_ratio(design(), y, np.ones(y.size))
+    assert unit.estimate == pytest.approx(mean.estimate, rel=1e-13)
+    assert unit.se == pytest.approx(mean.se, rel=1e-12)
+
+
+def test_the_two_design_effects_differ_by_the_finite_population_factor() -> None:
+    for cell in estimate_mean(design(), DATA["score"], by=DATA["town"]):
+        factor = (cell.weighted_n - cell.n) / cell.weighted_n
+        assert cell.deff_replace == pytest.approx(cell.deff * factor, rel=1e-12)
+        assert cell.n_eff == pytest.approx(cell.n / cell.deff, rel=1e-12)
+
+
+def test_a_domain_difference_uses_the_covariance_of_the_domains() -> None:
+    survey = design()
+    age = DATA["age"]
+    difference = estimate_contrast(survey, DATA["score"], by=age, contrast={2: 1, 0: -1})
+    cells = {c.domain: c for c in estimate_mean(survey, DATA["score"], by=age)}
+    assert difference.estimate == pytest.approx(cells[(2,)].estimate - cells[(0,)].estimate,
+                                                 rel=1e-12)
+    w, y = DATA["weights"], DATA["score"]
+    influences = []
+    for level, sign in ((2, 1.0), (0, -1.0)):
+        in_d = age == level
+        mean_d = np.sum((w * y)[in_d]) / w[in_d].sum()
+        influences.append(sign * np.where(in_d, w * (y - mean_d) / w[in_d].sum(), 0.0))
+    expected = np.sqrt(variance_taylor(survey, influences[0] + influences[1])[0, 0])
+    assert difference.se == pytest.approx(expected, rel=1e-12)
+    assert difference.df == survey.degrees_of_freedom
+    pairs = estimate_domain_differences(survey, DATA["literate"], by=age, statistic="proportion")
+    assert len(pairs) == 6 and all(0 <= p.p_value <= 1 for p in pairs)
+    versus = estimate_domain_differences(survey, DATA["score"], by=age, reference=0)
+    assert [p.label for p in versus] == ["1 - 0", "2 - 0", "3 - 0"]
+    assert versus[1].se == pytest.approx(difference.se, rel=1e-12)
+    with pytest.raises(ValueError, match="no domain 9"):
+        estimate_contrast(survey, DATA["score"], by=age, contrast={9: 1})
+
+
+def test_a_difference_between_waves_adds_variances_with_welch_df() -> None:
+    (a,) = estimate_mean(design(), DATA["score"])
+    other = county_like(seed=99)
+    wave2 = design_create(other["weights"], strata=other["stratum"], psu=other["village"])
+    (b,) = estimate_mean(wave2, other["score"])
+    change = estimate_difference(a, b)
+    assert change.estimate == pytest.approx(a.estimate - b.estimate)
+    assert change.se == pytest.approx(np.hypot(a.se, b.se))
+    v1, v2 = a.se**2, b.se**2
+    assert change.df == pytest.approx((v1 + v2) ** 2 / (v1**2 / a.df + v2**2 / b.df))
+    assert change.ci_low < change.estimate < change.ci_high
+
+
+@settings(max_examples=40, deadline=None)
+@given(designs_with_data())
+def test_domain_means_combine_to_the_overall_mean(
+    case: tuple[SurveyDesign, np.ndarray, np.ndarray],
+) -> None:
+    survey, y, groups = case
+    (overall,) = estimate_mean(survey, y)
+    cells = estimate_mean(survey, y, by=groups)
+    combined = sum(c.estimate * c.weighted_n for c in cells) / sum(c.weighted_n for c in cells)
+    assert combined == pytest.approx(overall.estimate, rel=1e-10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(designs_with_data(), st.floats(40, 90),
+       st.sampled_from(["logit", "beta", "likelihood", "asin", "wilson"]))
+def test_every_proportion_interval_contains_the_estimate_inside_zero_one(
+    case: tuple[SurveyDesign, np.ndarray, np.ndarray], cut: float, method: str,
+) -> None:
+    survey, y, groups = case
+    indicator = np.where(np.isnan(y), np.nan, (y >= cut).astype(float))
+    for cell in estimate_proportion(survey, indicator, by=groups, ci=method):  # type: ignore[arg-type]
+        if np.isnan(cell.ci_low):
+            # Undefined at p = 0 or 1 (logit, asin, likelihood), or where R's profile fails.
+            assert method in ("logit", "asin", "likelihood")
+            continue
+        assert 0.0 <= cell.ci_low <= cell.estimate <= cell.ci_high <= 1.0

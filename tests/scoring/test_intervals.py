@@ -10,7 +10,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
-from scoring import ci_wald, proportion_ci, proportion_ci_beta, proportion_ci_logit
+from scoring import (
+    ci_wald,
+    proportion_ci,
+    proportion_ci_asin,
+    proportion_ci_beta,
+    proportion_ci_logit,
+    proportion_ci_wilson,
+)
 from scoring.intervals import t_quantile
 
 
@@ -70,7 +77,7 @@ def test_beta_interval_widens_when_the_design_has_fewer_df() -> None:
 
 def test_unknown_method_is_rejected() -> None:
     with pytest.raises(ValueError, match="ci must be one of"):
-        proportion_ci("wilson", 0.5, 0.1, 10, 20)  # type: ignore[arg-type]
+        proportion_ci("exact", 0.5, 0.1, 10, 20)  # type: ignore[arg-type]
 
 
 proportions = st.floats(0.0005, 0.9995)
@@ -105,3 +112,61 @@ def test_higher_confidence_gives_a_wider_interval(
     low99, high99 = proportion_ci(method, p, se, df, df + 10, 0.99)  # type: ignore[arg-type]
     assume(high90 - low90 > 1e-12)
     assert low99 <= low90 and high99 >= high90
+
+
+# --- arcsine, Wilson, the t quantile ----------------------------------------------------------
+
+
+def test_t_quantile_matches_r_qt_to_machine_precision() -> None:
+    # R 4.2 (to 1e-13: the Newton iteration stops within a few ulps): qt(0.975, c(3, 24, 1999, 5000)), qt(1e-6, c(3, 10), lower.tail = FALSE)
+    expected = [3.1824463052837078, 2.0638985616280254, 1.9611514201705613, 1.9604385517065075]
+    np.testing.assert_allclose(t_quantile(0.95, [3, 24, 1999, 5000]), expected, rtol=1e-13)
+    from scoring.intervals import t_upper_quantile
+
+    np.testing.assert_allclose(t_upper_quantile(1e-6, [3, 10]),
+                               [103.29946778041933, 9.7519954909405797], rtol=1e-14)
+
+
+@settings(max_examples=200, deadline=None)
+@given(df=st.floats(1.0, 1e6), level=st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_t_quantile_agrees_with_scipy(df: float, level: float) -> None:
+    assert float(t_quantile(level, df)) == pytest.approx(
+        float(stats.t.ppf(1 - (1 - level) / 2, df)), rel=1e-10
+    )
+
+
+def test_asin_interval_is_wald_on_the_arcsine_scale() -> None:
+    p, se, df = 0.3, 0.04, 20
+    t = float(stats.t.ppf(0.975, df))
+    half = t * se / (2 * math.sqrt(p * (1 - p)))
+    low, high = proportion_ci_asin(p, se, df)
+    assert low == pytest.approx(math.sin(math.asin(math.sqrt(p)) - half) ** 2, rel=1e-13)
+    assert high == pytest.approx(math.sin(math.asin(math.sqrt(p)) + half) ** 2, rel=1e-13)
+
+
+def test_wilson_interval_under_simple_random_sampling_is_the_textbook_one() -> None:
+    n, x = 50, 9
+    p = x / n
+    z = 1.959963984540054
+    low, high = proportion_ci_wilson(p, math.sqrt(p * (1 - p) / n), np.inf, n)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert low == pytest.approx(centre - half, rel=1e-12)
+    assert high == pytest.approx(centre + half, rel=1e-12)
+    low0, high0 = proportion_ci_wilson(0.0, 0.0, 30, 40)
+    assert low0 == 0.0 and 0 < high0 < 0.2
+
+
+@settings(max_examples=300, deadline=None)
+@given(p=proportions, se=standard_errors, df=dfs, extra=st.integers(1, 5000),
+       method=st.sampled_from(["asin", "wilson"]), level=st.sampled_from([0.8, 0.95, 0.99]))
+def test_asin_and_wilson_intervals_contain_the_estimate_inside_zero_one(
+    p: float, se: float, df: int, extra: int, method: str, level: float
+) -> None:
+    low, high = proportion_ci(method, p, se, df, df + extra, level)  # type: ignore[arg-type]
+    assert 0.0 <= low <= p <= high <= 1.0
+
+
+def test_likelihood_needs_its_profile_inputs() -> None:
+    with pytest.raises(ValueError, match="needs the quasi-binomial profile"):
+        proportion_ci("likelihood", 0.5, 0.1, 10, 20)

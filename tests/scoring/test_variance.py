@@ -227,3 +227,75 @@ def test_calibrated_variance_equals_r_qr_residuals(seed: int, levels_a: int, lev
     # The calibration residuals matter: the uncalibrated formula gives another number.
     uncalibrated = r_onestage(x, strata, psu, None, "adjust")
     assert abs(uncalibrated - expected) > 1e-6 * expected
+
+
+# --- later stages: a direct transcription of R's multistage() recursion --------------------
+
+
+def r_twostage(x: np.ndarray, strata: np.ndarray, psu: np.ndarray, ssu: np.ndarray,
+               fpc1: np.ndarray, fpc2: np.ndarray, lonely: str) -> float:
+    """R's multistage(): stage one, plus each PSU's stage-two variance times n_h/N_h."""
+    total = r_onestage(x, strata, psu, fpc1, lonely)
+    for p in np.unique(psu):
+        rows = psu == p
+        h = strata[rows][0]
+        n_h = len(np.unique(psu[strata == h]))
+        fraction = n_h / fpc1[rows][0]
+        stage2 = r_onestage(x[rows], np.zeros(int(rows.sum())), ssu[rows], fpc2[rows], lonely)
+        total += stage2 * fraction
+    return total
+
+
+@st.composite
+def two_stage_designs(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
+    n_strata = draw(st.integers(1, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    strata, psu, ssu, fpc1, fpc2 = [], [], [], [], []
+    next_psu = 0
+    for h in range(n_strata):
+        n_h = draw(st.integers(2 if n_strata == 1 else 1, 4))
+        extra1 = draw(st.integers(0, 3))
+        for _ in range(n_h):
+            m = draw(st.integers(1, 3))
+            extra2 = draw(st.integers(0, 3))
+            for j in range(m):
+                for _ in range(draw(st.integers(1, 2))):
+                    strata.append(h)
+                    psu.append(next_psu)
+                    ssu.append(j)
+                    fpc1.append(n_h + extra1)
+                    fpc2.append(m + extra2)
+            next_psu += 1
+    n = len(strata)
+    x = rng.normal(size=n) * rng.integers(0, 2, n)
+    return (np.array(strata), np.array(psu), np.array(ssu), np.array(fpc1, dtype=float),
+            np.array(fpc2, dtype=float), x)
+
+
+@settings(max_examples=120, deadline=None)
+@given(two_stage_designs(), st.sampled_from(["remove", "certainty", "adjust", "average"]))
+def test_two_stage_variance_equals_r_multistage_loops(
+    case: tuple[np.ndarray, ...], lonely: str
+) -> None:
+    strata, psu, ssu, fpc1, fpc2, x = case
+    design = design_create(np.ones(x.size), strata=strata, psu=psu, ssu=ssu, fpc=[fpc1, fpc2],
+                           lonely_psu=lonely)  # type: ignore[arg-type]
+    expected = r_twostage(x, strata, psu, ssu, fpc1, fpc2, lonely)
+    ours = variance_taylor(design, x)[0, 0]
+    if np.isnan(expected):
+        assert np.isnan(ours)
+    else:
+        assert ours == pytest.approx(expected, rel=1e-10, abs=1e-12)
+
+
+def test_certainty_psus_add_the_variance_of_their_respondents() -> None:
+    rng = np.random.default_rng(8)
+    strata = np.array([0] * 6 + [1] * 5 + [1] * 4)
+    psu = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 4, 4])
+    certainty = (psu == 2).astype(float)
+    x = rng.normal(size=15)
+    design = design_create(np.ones(15), strata=strata, psu=psu, certainty=certainty)
+    z = x[psu == 2]
+    within = 5 / 4 * float(((z - z.mean()) ** 2).sum())
+    others = r_onestage(x[psu != 2], strata[psu != 2], psu[psu != 2], None, "fail")
+    assert variance_taylor(design, x)[0, 0] == pytest.approx(others + within, rel=1e-12)
