@@ -1,4 +1,4 @@
-"""Writes for questionnaires: importing and publishing instruments, keys, submissions, scoring."""
+"""Writes for questionnaires: importing and publishing instruments and keys, submissions, scoring."""
 from __future__ import annotations
 
 import hashlib
@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from assessment.models import Case, Wave
+from assessment.models import AuditEvent, Case, Wave, WaveInstrument
 from questionnaires import expressions
 from questionnaires.forms import SubmissionError, compiled_form, validate_answers
 from questionnaires.models import (
@@ -34,7 +34,25 @@ from questionnaires.models import (
     ScoringKey,
     Section,
 )
-from questionnaires.xlsform import ParsedForm, parse_levels, read_xlsform
+from questionnaires.selectors import (
+    default_key,
+    export_filename,
+    key_base,
+    key_compile,
+    key_parsed,
+    module_question_names,
+    version_form,
+)
+from questionnaires.xlsform import (
+    SCORED_KINDS,
+    ParsedForm,
+    ParsedKey,
+    XLSFormError,
+    parse_levels,
+    read_key_file,
+    read_xlsform,
+    write_xlsform,
+)
 from scoring import keys as key_math
 
 logger = logging.getLogger(__name__)
@@ -43,10 +61,22 @@ logger = logging.getLogger(__name__)
 # --- instruments -------------------------------------------------------------------------
 
 
+class QuestionnaireError(ValueError):
+    """An operation refused for reasons a person can act on; `problems` lists each one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class PublishError(QuestionnaireError):
+    """A version or key that fails the checks for publishing."""
+
+
 @transaction.atomic
 def instrument_import(*, data: bytes, filename: str) -> InstrumentVersion:
     """Store the XLSForm in DATA as a new draft version (or return the identical existing one)."""
-    form = read_xlsform(data, filename)
+    form = read_xlsform(data, filename, modules=module_question_names)
     settings = form.settings
     age_min, _, age_max = settings.get("population", "").partition("-")
     instrument, _ = Instrument.objects.get_or_create(
@@ -68,14 +98,14 @@ def instrument_import(*, data: bytes, filename: str) -> InstrumentVersion:
         version=last + 1,
         title_zh=form.titles.get("zh", form.form_id),
         title_en=form.titles.get("en", form.titles.get("zh", form.form_id)),
-        source_name=form.source_name,
+        source_name=form.source_name[:255],
         source=form.source,
         source_hash=form.source_hash,
         form_settings=settings,
     )
     _store_structure(version, form)
     if form.is_scored or form.groups:
-        _store_key(version, form)
+        _store_key(version, ParsedKey.from_form(form), number=1)
     return version
 
 
@@ -131,7 +161,8 @@ def _store_structure(version: InstrumentVersion, form: ParsedForm) -> None:
             randomize=p.randomize,
             rationale_zh=p.rationales.get("zh", ""),
             rationale_en=p.rationales.get("en", ""),
-            extra=p.extra,
+            # An unscored question's dimension tags are kept with it (a key tags only what it scores).
+            extra={**p.extra, **({"dimension": " ".join(p.dimensions)} if p.points is None and p.dimensions else {})},
         )
         for i, p in enumerate(form.items)
     )
@@ -148,30 +179,28 @@ def _store_structure(version: InstrumentVersion, form: ParsedForm) -> None:
     )
 
 
-def _store_key(version: InstrumentVersion, form: ParsedForm) -> ScoringKey:
-    key_source = json.dumps(
-        {
-            "items": [[p.name, str(p.points), p.correct, p.dimensions] for p in form.items if p.points],
-            "benchmarks": [[b.name, b.values] for b in form.benchmarks],
-            "groups": [[g.name, g.values] for g in form.groups],
-        },
-        sort_keys=True,
-    ).encode()
+def _store_key(
+    version: InstrumentVersion, parsed: ParsedKey, *, number: int, based_on: ScoringKey | None = None
+) -> ScoringKey:
     key = ScoringKey.objects.create(
-        instrument_version=version, version=1, source_hash=hashlib.sha256(key_source).hexdigest()
+        instrument_version=version,
+        version=number,
+        note=parsed.note,
+        based_on=based_on,
+        excluded=sorted(parsed.excluded),
+        source_name=parsed.source_name[:255],
+        source=parsed.source,
+        source_hash=parsed.content_hash,
     )
     items = {i.name: i for i in version.items.all()}
     dims = {d.code: d for d in version.dimensions.all()}
     item_keys = ItemKey.objects.bulk_create(
-        ItemKey(key=key, item=items[p.name], points=p.points, correct=p.correct)
-        for p in form.items
-        if p.points is not None
+        ItemKey(key=key, item=items[p.name], points=p.points, correct=p.correct) for p in parsed.items
     )
     through = ItemKey.dimensions.through
-    scored = [p for p in form.items if p.points is not None]
     through.objects.bulk_create(
         through(itemkey_id=ik.pk, dimension_id=dims[code].pk)
-        for ik, p in zip(item_keys, scored)
+        for ik, p in zip(item_keys, parsed.items)
         for code in p.dimensions
     )
     BenchmarkRule.objects.bulk_create(
@@ -186,7 +215,7 @@ def _store_key(version: InstrumentVersion, form: ParsedForm) -> ScoringKey:
             levels=[list(level) for level in parse_levels(b.values.get("levels", ""))],
             order=i,
         )
-        for i, b in enumerate(form.benchmarks)
+        for i, b in enumerate(parsed.benchmarks)
     )
     GroupRule.objects.bulk_create(
         GroupRule(
@@ -197,25 +226,220 @@ def _store_key(version: InstrumentVersion, form: ParsedForm) -> ScoringKey:
             rule=g.values["rule"],
             order=i,
         )
-        for i, g in enumerate(form.groups)
+        for i, g in enumerate(parsed.groups)
     )
     return key
 
 
+def _actor(user: AbstractBaseUser | AnonymousUser | None) -> Any:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _export_problems(version: InstrumentVersion, key: ScoringKey | None) -> list[str]:
+    """Return the importer's objections to VERSION's XLSForm export (scored by KEY)."""
+    try:
+        read_xlsform(write_xlsform(version_form(version, key)), export_filename(version, key), modules=module_question_names)
+    except XLSFormError as exc:
+        return [f"XLSForm {export_filename(version, key)}, {p}" for p in exc.problems]
+    return []
+
+
+def key_problems(key: ScoringKey) -> list[str]:
+    """Return what stops KEY from being published (empty when it may be)."""
+    version = key.instrument_version
+    problems = _export_problems(version, key)
+    item_keys = list(key.item_keys.select_related("item").prefetch_related("dimensions"))
+    keyed = {ik.item.name for ik in item_keys}
+    for ik in item_keys:
+        if ik.item.version_id != version.pk:
+            problems.append(f"{ik.item.name}: the question belongs to another instrument version")
+        if any(d.version_id != version.pk for d in ik.dimensions.all()):
+            problems.append(f"{ik.item.name}: a dimension belongs to another instrument version")
+    names = set(version.items.values_list("name", flat=True))
+    for item in version.items.order_by("order"):
+        if _scored_kind(item) and item.name not in keyed and item.name not in key.excluded:
+            problems.append(f"{item.name}: a scored question with no key (list it under excluded to leave it out)")
+    for name in key.excluded:
+        if name not in names:
+            problems.append(f"excluded {name!r} is not a question of {version}")
+        elif name in keyed:
+            problems.append(f"{name}: both keyed and excluded")
+    if not problems:
+        try:
+            key_compile(key)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _scored_kind(item: Item) -> bool:
+    return item.situational or item.extra.get("kind") in SCORED_KINDS
+
+
+def version_problems(version: InstrumentVersion) -> list[str]:
+    """Return what stops VERSION and its draft keys from being published (empty when they may be)."""
+    keys = list(version.scoring_keys.filter(status=PublishState.DRAFT).order_by("version"))
+    if not keys:
+        return _export_problems(version, None)
+    problems: list[str] = []
+    for key in keys:
+        problems += [p for p in key_problems(key) if p not in problems]
+    return problems
+
+
 @transaction.atomic
-def instrument_publish(*, version: InstrumentVersion, user: AbstractBaseUser | None = None) -> InstrumentVersion:
-    """Publish VERSION and its first key; from now on neither can change."""
-    if version.status != PublishState.PUBLISHED:
-        version.status = PublishState.PUBLISHED
-        version.published_at = timezone.now()
-        version.published_by = user if user is not None and user.is_authenticated else None
-        version.save()
-    for key in version.scoring_keys.filter(status=PublishState.DRAFT):
+def instrument_publish(*, version: InstrumentVersion, user: AbstractBaseUser | AnonymousUser | None = None) -> InstrumentVersion:
+    """Publish VERSION with its draft keys after checking them; from now on none of them can change.
+
+    Publishing a published version changes nothing.  Raise PublishError listing every problem.
+    """
+    if version.status == PublishState.PUBLISHED:
+        return version
+    if version.status == PublishState.RETIRED:
+        raise PublishError([f"{version} is retired"])
+    problems = version_problems(version)
+    if problems:
+        raise PublishError(problems)
+    version.status = PublishState.PUBLISHED
+    version.published_at = timezone.now()
+    version.published_by = _actor(user)
+    version.save()
+    labels = []
+    for key in version.scoring_keys.filter(status=PublishState.DRAFT).order_by("version"):
         key.status = PublishState.PUBLISHED
         key.published_at = version.published_at
         key.published_by = version.published_by
         key.save()
+        labels.append(key.label)
+    AuditEvent.objects.create(
+        actor=version.published_by,
+        action="instrument.publish",
+        object_type="InstrumentVersion",
+        object_id=str(version.pk),
+        summary=f"{version} published" + (f" with {', '.join(labels)}" if labels else ""),
+        details={"instrument": version.instrument.code, "version": version.version, "keys": labels},
+    )
     return version
+
+
+# --- scoring keys --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def key_import(
+    *, version: InstrumentVersion, data: bytes, filename: str, based_on: ScoringKey | None = None
+) -> tuple[ScoringKey, bool]:
+    """Store the key file in DATA as a new draft key of VERSION; return (key, created).
+
+    The file revises BASED_ON (default: VERSION's latest published key); see
+    `questionnaires.xlsform.read_key_file` for its format.  A key with the same content as an
+    existing key of VERSION is not stored again: that key is returned with created False.
+    """
+    if version.status != PublishState.PUBLISHED:
+        raise QuestionnaireError([f"{version} is a draft: edit its key in the admin or import a new XLSForm"])
+    base = based_on if based_on is not None else default_key(version)
+    if base is not None and base.instrument_version_id != version.pk:
+        raise QuestionnaireError([f"{base.label} is not a key of {version}"])
+    parsed = read_key_file(data, filename, key_base(base, version))
+    content = parsed.content()
+    for existing in version.scoring_keys.order_by("version"):
+        if key_parsed(existing).content() == content:
+            return existing, False
+    last = version.scoring_keys.order_by("-version").values_list("version", flat=True).first() or 0
+    return _store_key(version, parsed, number=last + 1, based_on=base), True
+
+
+@transaction.atomic
+def key_publish(*, key: ScoringKey, user: AbstractBaseUser | AnonymousUser | None = None) -> ScoringKey:
+    """Publish KEY after checking it; publishing a published key changes nothing.
+
+    Raise PublishError listing every problem.  Scores under the key are computed on request
+    (`responses_rescore`); which key is official for a wave is chosen with `wave_key_select`.
+    """
+    if key.status == PublishState.PUBLISHED:
+        return key
+    if key.status == PublishState.RETIRED:
+        raise PublishError([f"{key.label} is retired"])
+    if key.instrument_version.status != PublishState.PUBLISHED:
+        raise PublishError([f"{key.instrument_version} is a draft: publish it, and its keys are published with it"])
+    problems = key_problems(key)
+    if problems:
+        raise PublishError(problems)
+    key.status = PublishState.PUBLISHED
+    key.published_at = timezone.now()
+    key.published_by = _actor(user)
+    key.save()
+    AuditEvent.objects.create(
+        actor=key.published_by,
+        action="key.publish",
+        object_type="ScoringKey",
+        object_id=str(key.pk),
+        summary=f"{key.label} published",
+        details={"instrument": key.instrument_version.instrument.code, "version": key.instrument_version.version,
+                 "key": key.version, "based_on": key.based_on.version if key.based_on else None,
+                 "excluded": key.excluded},
+    )
+    return key
+
+
+def responses_rescore(
+    *, key: ScoringKey, wave: Wave | None = None, user: AbstractBaseUser | AnonymousUser | None = None
+) -> int:
+    """Score the stored responses of KEY's instrument version (of WAVE only, if given) under KEY.
+
+    Scores under other keys stay as they are; responses already scored under KEY are skipped.
+    Return how many were scored.
+    """
+    if key.status != PublishState.PUBLISHED:
+        raise QuestionnaireError([f"{key.label} is not published: publish it before scoring with it"])
+    responses = Response.objects.filter(instrument_version=key.instrument_version).order_by("pk")
+    if wave is not None:
+        responses = responses.filter(wave=wave)
+    scored = responses_score(key=key, responses=responses)
+    AuditEvent.objects.create(
+        actor=_actor(user),
+        action="responses.rescore",
+        object_type="ScoringKey",
+        object_id=str(key.pk),
+        summary=f"{scored} responses scored under {key.label}" + (f" (wave {wave.code})" if wave else ""),
+        details={"key": key.label, "wave": wave.code if wave else None, "scored": scored},
+    )
+    return scored
+
+
+@transaction.atomic
+def wave_key_select(
+    *, wave: Wave, instrument_code: str, key: ScoringKey, user: AbstractBaseUser | AnonymousUser | None = None
+) -> WaveInstrument:
+    """Make KEY the official key of INSTRUMENT_CODE in WAVE, scoring its unscored responses first."""
+    fielded = (
+        WaveInstrument.objects.select_for_update()
+        .filter(wave=wave, instrument_version__instrument__code=instrument_code)
+        .select_related("instrument_version", "scoring_key")
+        .first()
+    )
+    if fielded is None:
+        raise QuestionnaireError([f"{instrument_code} is not fielded in wave {wave.code}"])
+    if key.instrument_version_id != fielded.instrument_version_id:
+        raise QuestionnaireError([f"{key.label} is not a key of {fielded.instrument_version}, which wave {wave.code} fields"])
+    if key.status != PublishState.PUBLISHED:
+        raise QuestionnaireError([f"{key.label} is not published"])
+    previous = fielded.scoring_key
+    if previous is not None and previous.pk == key.pk:
+        return fielded
+    scored = responses_rescore(key=key, wave=wave, user=user)
+    fielded.scoring_key = key
+    fielded.save(update_fields=["scoring_key"])
+    AuditEvent.objects.create(
+        actor=_actor(user),
+        action="key.select",
+        object_type="WaveInstrument",
+        object_id=str(fielded.pk),
+        summary=f"wave {wave.code} {instrument_code}: official key {previous.label if previous else 'none'} → {key.label}",
+        details={"wave": wave.code, "instrument": instrument_code, "from": previous.label if previous else None,
+                 "to": key.label, "scored": scored},
+    )
+    return fielded
 
 
 # --- submissions -------------------------------------------------------------------------
@@ -359,39 +583,6 @@ def responses_score(*, key: ScoringKey, responses: Iterable[Response] | None = N
         for i, r in enumerate(todo)
     )
     return len(todo)
-
-
-@dataclass(frozen=True)
-class CompiledKey:
-    arrays: key_math.KeyArrays
-    item_ids: list[int]
-    headline: str | None
-
-
-def key_compile(key: ScoringKey) -> CompiledKey:
-    """Return KEY as the arrays the pure scoring functions take."""
-    item_keys = list(
-        key.item_keys.select_related("item__choice_list").prefetch_related("dimensions", "item__choice_list__choices").order_by("item__order")
-    )
-    dims = list(key.instrument_version.dimensions.order_by("family", "order"))
-    rules = [
-        key_math.BenchmarkSpec(
-            name=b.name, scope=b.scope, basis=b.basis, threshold=b.threshold, levels=tuple((n, float(c)) for n, c in b.levels)
-        )
-        for b in key.benchmarks.all()
-    ]
-    arrays = key_math.key_arrays(
-        item_names=[ik.item.name for ik in item_keys],
-        options=[[c.name for c in ik.item.choice_list.choices.all()] if ik.item.choice_list else [] for ik in item_keys],
-        correct=[list(ik.correct) for ik in item_keys],
-        points=[float(ik.points) for ik in item_keys],
-        dimension_codes=[d.code for d in dims],
-        dimension_families=[d.family for d in dims],
-        item_dimensions=[[d.code for d in ik.dimensions.all()] for ik in item_keys],
-        benchmarks=rules,
-    )
-    headline = next((r.name for r in rules if r.scope == "total"), None)
-    return CompiledKey(arrays=arrays, item_ids=[ik.item_id for ik in item_keys], headline=headline)
 
 
 def groups_classify(key: ScoringKey, rows: list[Mapping[str, Any]]) -> list[list[str]]:

@@ -100,7 +100,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.SuyangAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
@@ -109,6 +109,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Suyang (素养) API",
     "DESCRIPTION": "Survey and literacy-assessment platform.",
     "VERSION": "0.1.0",
+    "ENUM_NAME_OVERRIDES": {
+        "PublishStateEnum": "questionnaires.models.instruments.PublishState",
+        "ReportKindEnum": "reports.models.Report.Kind",
+    },
 }
 
 # CJK TrueType font embedded in every PDF (Debian package fonts-wqy-microhei).

@@ -22,6 +22,15 @@ class ScoringKey(models.Model):
     version = models.PositiveIntegerField(_("版本"))
     status = models.CharField(max_length=10, choices=PublishState.choices, default=PublishState.DRAFT)
     note = models.CharField(_("说明"), max_length=255, blank=True)
+    based_on = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="revisions",
+        verbose_name=_("修订自"),
+    )
+    excluded = models.JSONField(
+        _("剔除的题目"), default=list, blank=True, help_text=_("本版本有意不计分的题目名称（例如题目分析发现问题的题目）")
+    )
+    source_name = models.CharField(max_length=255, blank=True)
+    source = models.BinaryField(_("评分标准文件"), default=b"", blank=True, editable=False)
     source_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -147,3 +147,19 @@ def correct_answers(key: ScoringKey) -> dict[str, Any]:
         elif item.required and item.choice_list is not None:
             answers[item.name] = item.choice_list.choices.order_by("order").first().name  # type: ignore[union-attr]
     return answers
+
+
+ALL_BANKS = ("demographics", "science_literacy", "health_literacy", "occupational_health", "elders", "youth_science")
+
+
+def every_bank_fielded() -> FieldedCase:
+    """A wave in fieldwork fielding every shipped bank (all eligible), one household and its invitation."""
+    versions = {code: bank_import(code) for code in ALL_BANKS}
+    wave = county_wave()
+    for order, code in enumerate(ALL_BANKS):
+        WaveInstrument.objects.create(
+            wave=wave, instrument_version=versions[code], scoring_key=key_of(versions[code]), order=order,
+        )
+    case = sampled_case(wave, wave.county.towns.get(), "test-2025-0009")
+    token = invitation_create(case=case, label="test")
+    return FieldedCase(county=wave.county, town=wave.county.towns.get(), wave=wave, case=case, token=token, versions=versions)

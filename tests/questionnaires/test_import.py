@@ -259,3 +259,80 @@ def test_health_bank_marks_situational_and_multiple_items() -> None:
     assert items.filter(situational=True).count() == 4
     assert items.filter(type=Item.Type.NOTE).exists()
     assert items.get(name="hl09").randomize and not items.get(name="hl01").randomize
+
+
+# --------------------------------------------------------------------------- formats and limits
+
+
+def test_xls_form_imports_with_its_key() -> None:
+    from tests.questionnaires.test_xlsform import XLS_FORM
+
+    version = instrument_import(data=XLS_FORM.read_bytes(), filename=XLS_FORM.name)
+    assert version.source_name == "mini_test.xls"
+    key = version.scoring_keys.get()
+    assert {ik.item.name: ik.correct for ik in key.item_keys.select_related("item")} == {
+        "q1": ["true"], "q2": ["b"], "q3": ["a", "c"],
+    }
+    assert list(key.benchmarks.values_list("name", flat=True)) == ["mini", "mini_aspect"]
+
+
+def test_values_at_the_length_limits_are_stored() -> None:
+    # The longest name, labels and title the columns hold (also on PostgreSQL, which checks lengths).
+    tables = changed(read_tables(MINI_FORM))
+    set_cell(tables, "survey", "why", "name", "w" * 64)
+    set_cell(tables, "choices", "c", "label::中文 (zh)", "丙" * 255)
+    set_cell(tables, "dimensions", "chronic", "label::English (en)", "C" * 128)
+    header = tables["settings"][0]
+    tables["settings"][1][header.index("form_title::中文 (zh)")] = "题" * 128
+    version = instrument_import(data=to_markdown(tables), filename="mini_test.md")
+    assert version.items.filter(name="w" * 64).exists()
+    assert version.instrument.name_zh == "题" * 128
+    instrument_publish(version=version)
+
+
+# --------------------------------------------------------------------------- requires
+
+
+def requiring_demographics() -> bytes:
+    tables = changed(read_tables(MINI_FORM))
+    header = tables["settings"][0]
+    header.append("requires")
+    tables["settings"][1].append("demographics")
+    set_cell(tables, "survey", "why", "relevant", "${age} >= 60 and ${hours} > 8")
+    return to_markdown(tables)
+
+
+def test_form_requiring_an_unpublished_module_is_refused() -> None:
+    bank_import("demographics", publish=False)
+    with pytest.raises(XLSFormError) as caught:
+        instrument_import(data=requiring_demographics(), filename="mini_test.md")
+    problem, consequence = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("settings", 2, "requires")
+    assert "no published version of that module yet" in problem.message
+    assert str(consequence) == "survey row 9 column 'relevant': ${age} does not name a question of this form"
+
+
+def test_form_requiring_another_module_than_demographics_is_refused() -> None:
+    bank_import("elders")
+    tables = changed(read_tables(MINI_FORM))
+    tables["settings"][0].append("requires")
+    tables["settings"][1].append("elders")
+    with pytest.raises(XLSFormError) as caught:
+        instrument_import(data=to_markdown(tables), filename="mini_test.md")
+    (problem,) = caught.value.problems
+    assert problem.message.startswith("requires 'elders': only demographics can be required")
+
+
+def test_form_reading_demographics_imports_publishes_and_validates_with_them() -> None:
+    from questionnaires.forms import SubmissionError, compiled_form, validate_answers
+
+    bank_import("demographics")
+    version = instrument_publish(version=instrument_import(data=requiring_demographics(), filename="mini_test.md"))
+    assert version.form_settings["requires"] == "demographics"
+    form = compiled_form(version)
+    answers = {"q1": "true", "q2": "b", "q3": ["a"], "hours": 9, "why": "night shifts"}
+    assert validate_answers(form, answers, context={"age": 70})["why"] == "night shifts"
+    # A younger respondent skips the question, so answering it is refused.
+    with pytest.raises(SubmissionError) as caught:
+        validate_answers(form, answers, context={"age": 30})
+    assert caught.value.errors == {"answers.why": "answered although the questionnaire skips this question"}

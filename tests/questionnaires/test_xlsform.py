@@ -5,6 +5,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from tests.questionnaires.xlsform_tables import (
     delete_row,
     read_tables,
     set_cell,
+    to_csv,
     to_markdown,
     to_xlsx,
 )
@@ -165,11 +167,19 @@ def _duplicate_choice(t: Tables) -> None:
     add_row(t, "choices", None, list_name="q2", name="a", **{"label::中文 (zh)": "又甲", "label::English (en)": "A again"})
 
 
-def _groups(rule: str) -> Change:
+def _groups(rule: str, name: str = "older", label: str = "老人") -> Change:
     def change(t: Tables) -> None:
-        t["groups"] = [["name", "label::中文 (zh)", "label::English (en)", "rule"], ["older", "老人", "Older", rule]]
+        t["groups"] = [["name", "label::中文 (zh)", "label::English (en)", "rule"], [name, label, "Older", rule]]
 
     return change
+
+
+def _setting(t: Tables, column: str, value: str) -> None:
+    header = t["settings"][0]
+    if column not in header:
+        header.append(column)
+        t["settings"][1].append("")
+    t["settings"][1][header.index(column)] = value
 
 
 MALFORMED: list[tuple[str, Change, tuple[str, int, str, str]]] = [
@@ -273,6 +283,67 @@ MALFORMED: list[tuple[str, Change, tuple[str, int, str, str]]] = [
      ("survey", 4, "label (en)", "'q2' has no en label")),
     ("missing Chinese label", lambda t: set_cell(t, "survey", "hours", "label::中文 (zh)", ""),
      ("survey", 8, "label (zh)", "'hours' has no zh label")),
+    # Field lengths: what the database could not hold is refused here, naming the cell (never a 500).
+    ("question name too long", lambda t: set_cell(t, "survey", "why", "name", "w" * 65),
+     ("survey", 9, "name", "is 65 characters long; at most 64 fit")),
+    ("group name too long", lambda t: set_cell(t, "survey", "sk", "name", "s" * 65),
+     ("survey", 6, "name", "at most 64 fit")),
+    ("section label too long", lambda t: set_cell(t, "survey", "kn", "label::English (en)", "K" * 256),
+     ("survey", 2, "label (en)", "is 256 characters long; at most 255 fit")),
+    ("constraint message too long", lambda t: set_cell(t, "survey", "hours", "constraint_message::English (en)", "x" * 256),
+     ("survey", 8, "constraint_message (en)", "at most 255 fit")),
+    ("appearance too long", lambda t: set_cell(t, "survey", "hours", "appearance", "a" * 65),
+     ("survey", 8, "appearance", "at most 64 fit")),
+    ("choice name too long", lambda t: set_cell(t, "choices", "c", "name", "c" * 65),
+     ("choices", 8, "name", "at most 64 fit")),
+    ("choice label too long", lambda t: set_cell(t, "choices", "c", "label::中文 (zh)", "丙" * 256),
+     ("choices", 8, "label (zh)", "is 256 characters long; at most 255 fit")),
+    ("dimension label too long", lambda t: set_cell(t, "dimensions", "chronic", "label::English (en)", "C" * 129),
+     ("dimensions", 4, "label (en)", "at most 128 fit")),
+    ("dimension family too long", lambda t: set_cell(t, "dimensions", "infectious", "family", "f" * 33),
+     ("dimensions", 5, "family", "at most 32 fit")),
+    ("benchmark label too long", lambda t: set_cell(t, "benchmarks", "mini", "label::中文 (zh)", "达" * 129),
+     ("benchmarks", 2, "label (zh)", "at most 128 fit")),
+    ("group rule name too long", _groups("${q1} = 'true'", name="g" * 33),
+     ("groups", 2, "name", "at most 32 fit")),
+    ("group label too long", _groups("${q1} = 'true'", label="老" * 65),
+     ("groups", 2, "label (zh)", "at most 64 fit")),
+    ("form title too long", lambda t: _setting(t, "form_title::中文 (zh)", "题" * 129),
+     ("settings", 2, "form_title (zh)", "at most 128 fit")),
+    ("form_id too long", lambda t: _setting(t, "form_id", "f" * 65),
+     ("settings", 2, "form_id", "at most 64 fit")),
+    # Settings the importer stores in typed columns.
+    ("instrument kind unknown", lambda t: _setting(t, "instrument_kind", "questionnaire"),
+     ("settings", 2, "instrument_kind", "instrument_kind must be test or module")),
+    ("population not ages", lambda t: _setting(t, "population", "18 to 69"),
+     ("settings", 2, "population", "population must read MIN-MAX")),
+    ("population out of order", lambda t: _setting(t, "population", "69-18"),
+     ("settings", 2, "population", "population must read MIN-MAX")),
+    # Benchmarks that could never be met, or levels that mean nothing.
+    ("points threshold above the maximum", lambda t: (set_cell(t, "benchmarks", "mini", "basis", "points"),
+                                                      set_cell(t, "benchmarks", "mini", "threshold", "5"),
+                                                      set_cell(t, "benchmarks", "mini", "levels", "")),
+     ("benchmarks", 2, "threshold", "5 points can never be reached: the total has at most 4")),
+    ("points threshold of 0", lambda t: (set_cell(t, "benchmarks", "mini", "basis", "points"),
+                                         set_cell(t, "benchmarks", "mini", "threshold", "0"),
+                                         set_cell(t, "benchmarks", "mini", "levels", "")),
+     ("benchmarks", 2, "threshold", "a points threshold must be above 0")),
+    ("dimension threshold above its maximum", lambda t: (set_cell(t, "benchmarks", "mini_aspect", "scope", "dimension:skills"),
+                                                         set_cell(t, "benchmarks", "mini_aspect", "basis", "points"),
+                                                         set_cell(t, "benchmarks", "mini_aspect", "threshold", "3")),
+     ("benchmarks", 3, "threshold", "dimension 'skills' has at most 2")),
+    ("level above the points maximum", lambda t: (set_cell(t, "benchmarks", "mini", "basis", "points"),
+                                                  set_cell(t, "benchmarks", "mini", "threshold", "3"),
+                                                  set_cell(t, "benchmarks", "mini", "levels", "high:5 literate:3")),
+     ("benchmarks", 2, "levels", "level 'high:5': the total has at most 4 points")),
+    ("share level above 1", lambda t: set_cell(t, "benchmarks", "mini", "levels", "high:90 literate:75"),
+     ("benchmarks", 2, "levels", "a share cut-off lies in [0, 1]")),
+    ("levels on a family benchmark", lambda t: set_cell(t, "benchmarks", "mini_aspect", "levels", "high:0.9"),
+     ("benchmarks", 3, "levels", "levels apply only to a benchmark on the total")),
+    ("benchmark on a dimension no question scores", lambda t: set_cell(t, "survey", "q3", "dimension", "chronic"),
+     ("benchmarks", 3, "scope", "dimension 'skills' has no scored question in this key")),
+    ("correct option named twice", lambda t: set_cell(t, "survey", "q3", "correct", "a a"),
+     ("survey", 7, "correct", "an option is named twice")),
 ]
 
 
@@ -280,6 +351,8 @@ MALFORMED: list[tuple[str, Change, tuple[str, int, str, str]]] = [
 CONSEQUENCES = {
     "unknown group type": {("survey", 5)},  # its end_group no longer closes anything
     "duplicate dimension": {("survey", 7)},  # q3 counts toward the dimension that is now gone
+    "group name too long": {("survey", 10)},  # its end_group no longer closes anything
+    "choice name too long": {("survey", 7)},  # q3's key names option c, which is refused
 }
 
 
@@ -383,3 +456,131 @@ def test_workbook_without_survey_sheet_is_refused() -> None:
     with pytest.raises(XLSFormError) as caught:
         read_xlsform(to_xlsx(tables), "form.xlsx")
     assert [p.sheet for p in caught.value.problems] == ["survey"]
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b"])
+def test_control_characters_are_refused(character: str) -> None:
+    # PostgreSQL cannot store NUL, and no spreadsheet can hold the other controls.
+    tables = changed(MINI)
+    set_cell(tables, "survey", "q1", "label::English (en)", f"Water{character}freezes")
+    (problem,) = problems_of(tables)
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "label::English (en)")
+    assert problem.message == f"contains the control character U+{ord(character):04X}"
+
+
+# --------------------------------------------------------------------------- .xls and .csv
+
+XLS_FORM = Path(__file__).resolve().parent / "fixtures" / "mini_test.xls"
+
+
+def test_xls_form_reads_the_same_with_its_extension_sheets() -> None:
+    # The .xls was written by fixtures/make_xls.py from the Markdown mini form.
+    from_xls = read_xlsform(XLS_FORM.read_bytes(), XLS_FORM.name)
+    assert comparable(from_xls) == comparable(read_xlsform(MINI_FORM.read_bytes(), MINI_FORM.name))
+    assert [d.name for d in from_xls.dimensions] == ["knowledge", "skills", "chronic", "infectious"]
+    assert [b.name for b in from_xls.benchmarks] == ["mini", "mini_aspect"]
+
+
+def test_csv_form_without_scoring_reads_like_the_others() -> None:
+    tables = changed(MINI)
+    for sheet in ("dimensions", "benchmarks"):
+        del tables[sheet]
+    for name in ("q1", "q2", "q3"):
+        for column in ("points", "correct", "dimension"):
+            set_cell(tables, "survey", name, column, "")
+    from_csv = read_xlsform(to_csv(tables), "mini_test.csv")
+    assert comparable(from_csv) == comparable(parsed(tables))
+    assert [i.name for i in from_csv.items] == ["q1", "q2", "q3", "hours", "why"]
+
+
+def test_csv_form_with_scoring_is_refused() -> None:
+    tables = changed(MINI)
+    for sheet in ("dimensions", "benchmarks"):
+        del tables[sheet]
+    for name in ("q1", "q2", "q3"):
+        set_cell(tables, "survey", name, "dimension", "")
+    with pytest.raises(XLSFormError) as caught:
+        read_xlsform(to_csv(tables), "mini_test.csv")
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 3, "points")
+    assert problem.message.startswith("a .csv form cannot be scored")
+
+
+@pytest.mark.parametrize("sheets", [("dimensions", "benchmarks"), ("groups",)])
+def test_csv_form_with_extension_sheets_is_refused(sheets: tuple[str, ...]) -> None:
+    tables = changed(MINI)
+    if "groups" in sheets:
+        del tables["dimensions"], tables["benchmarks"]
+        _groups("${q1} = 'true'")(tables)
+    with pytest.raises(XLSFormError) as caught:
+        read_xlsform(to_csv(tables), "mini_test.csv")
+    assert [p.sheet for p in caught.value.problems] == list(sheets)
+    assert all("a .csv form cannot carry the extension sheets" in p.message for p in caught.value.problems)
+
+
+# --------------------------------------------------------------------------- requires
+
+
+def requiring(relevant: str, requires: str = "demographics") -> Tables:
+    tables = changed(MINI)
+    _setting(tables, "requires", requires)
+    set_cell(tables, "survey", "why", "relevant", relevant)
+    return tables
+
+
+def demographics(code: str) -> list[str]:
+    if code != "demographics":
+        raise LookupError(f"requires {code!r}: not a module")
+    return ["age", "sex", "occupation"]
+
+
+def test_form_may_read_the_questions_of_a_module_it_requires() -> None:
+    tables = requiring("${age} >= 60 and selected(${occupation}, 'farmer') and ${hours} > 8")
+    form = read_xlsform(to_markdown(tables), "mini_test.md", modules=demographics)
+    assert form.requires == ["demographics"]
+    assert {i.name: i.relevant for i in form.items}["why"].startswith("${age} >= 60")
+
+
+def test_module_questions_without_requires_are_unknown() -> None:
+    tables = changed(MINI)
+    set_cell(tables, "survey", "why", "relevant", "${age} >= 60")
+    with pytest.raises(XLSFormError) as caught:
+        read_xlsform(to_markdown(tables), "mini_test.md", modules=demographics)
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column, problem.message) == (
+        "survey", 9, "relevant", "${age} does not name a question of this form",
+    )
+
+
+@pytest.mark.parametrize(
+    ("requires", "modules", "message"),
+    [
+        ("elders", demographics, "requires 'elders': not a module"),
+        ("demographics", None, "requires 'demographics': other instruments cannot be looked up here"),
+        ("mini_test", demographics, "a form cannot require itself ('mini_test')"),
+    ],
+)
+def test_requires_an_unknown_module_is_refused(requires: str, modules: Any, message: str) -> None:
+    tables = requiring("${hours} > 8", requires)
+    with pytest.raises(XLSFormError) as caught:
+        read_xlsform(to_markdown(tables), "mini_test.md", modules=modules)
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column, problem.message) == ("settings", 2, "requires", message)
+
+
+def test_question_named_like_a_required_modules_question_is_refused() -> None:
+    tables = requiring("${hours} > 8")
+    set_cell(tables, "survey", "why", "name", "age")
+    with pytest.raises(XLSFormError) as caught:
+        read_xlsform(to_markdown(tables), "mini_test.md", modules=demographics)
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.row, problem.column) == ("survey", 9, "name")
+    assert problem.message == "'age' is also a question of the required module 'demographics'"
+
+
+def test_group_rules_read_only_the_forms_own_questions() -> None:
+    tables = requiring("${hours} > 8")
+    _groups("${age} >= 60")(tables)
+    with pytest.raises(XLSFormError) as caught:
+        read_xlsform(to_markdown(tables), "mini_test.md", modules=demographics)
+    assert [(p.sheet, p.row, p.column) for p in caught.value.problems] == [("groups", 2, "rule")]

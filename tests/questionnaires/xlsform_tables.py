@@ -3,6 +3,7 @@ Markdown or as an .xlsx workbook (built with openpyxl, extension sheets included
 from __future__ import annotations
 
 import copy
+import csv
 import io
 import re
 from pathlib import Path
@@ -90,3 +91,14 @@ def to_xlsx(tables: Tables) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def to_csv(tables: Tables) -> bytes:
+    """Return TABLES as a pyxform .csv form: a sheet's name in the first column, its rows after it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for sheet, rows in tables.items():
+        writer.writerow([sheet])
+        for row in rows:
+            writer.writerow(["", *row])
+    return buffer.getvalue().encode("utf-8")
