@@ -3,13 +3,19 @@
 Roles: admin (whole county, everything), supervisor (their towns' cases and progress),
 enumerator (their assigned cases), official (reports of the county, or of their towns plus
 the county report).  Respondents have no account; an invitation token opens one case.
+
+Fieldwork: admins import frames, design and draw samples; supervisors assign, reassign and
+review the cases of their towns and watch their progress; enumerators record visits and
+rosters of the cases assigned to them.  A case outside a user's scope is treated as absent.
 """
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from assessment.models import Case, Role, StaffProfile, Town, Wave
+from assessment.models import Case, County, Role, StaffProfile, Town, Wave
+from questionnaires.models import Response
 
 UserLike = AbstractBaseUser | AnonymousUser
 
@@ -85,3 +91,85 @@ def visible_cases(user: UserLike) -> QuerySet[Case]:
 
 def is_admin(user: UserLike) -> bool:
     return role_of(user) == Role.ADMIN
+
+
+def is_supervisor(user: UserLike) -> bool:
+    return role_of(user) == Role.SUPERVISOR
+
+
+def can_manage_frames(user: UserLike, county: County | int) -> bool:
+    """Frames, designs and draws are the county survey office's (admins of that county)."""
+    profile = profile_of(user)
+    county_id = county if isinstance(county, int) else county.pk
+    return profile is not None and profile.role == Role.ADMIN and profile.county_id == county_id
+
+
+def can_design(user: UserLike, wave: Wave) -> bool:
+    return can_manage_frames(user, wave.county_id)
+
+
+def can_monitor(user: UserLike, wave: Wave) -> bool:
+    """Fieldwork progress is open to the wave's admins and supervisors (their towns only)."""
+    profile = profile_of(user)
+    return (
+        profile is not None
+        and profile.role in (Role.ADMIN, Role.SUPERVISOR)
+        and profile.county_id == wave.county_id
+    )
+
+
+def monitored_towns(user: UserLike, wave: Wave) -> QuerySet[Town]:
+    """Return the towns of WAVE's county whose progress USER may watch (none if not allowed)."""
+    if not can_monitor(user, wave):
+        return Town.objects.none()
+    towns = Town.objects.filter(county_id=wave.county_id)
+    scope = town_scope(user)
+    return towns if scope is None else towns.filter(pk__in=scope)
+
+
+def can_see_case(user: UserLike, case: Case) -> bool:
+    return visible_cases(user).filter(pk=case.pk).exists()
+
+
+def can_assign_case(user: UserLike, case: Case) -> bool:
+    """Admins assign any case of their county, supervisors the cases of their towns."""
+    profile = profile_of(user)
+    if profile is None or profile.role not in (Role.ADMIN, Role.SUPERVISOR):
+        return False
+    return visible_cases(user).filter(pk=case.pk).exists()
+
+
+def can_work_case(user: UserLike, case: Case) -> bool:
+    """Visits and rosters: the assigned enumerator, the town's supervisors, the county's admins."""
+    profile = profile_of(user)
+    if profile is None or profile.role not in (Role.ADMIN, Role.SUPERVISOR, Role.ENUMERATOR):
+        return False
+    return visible_cases(user).filter(pk=case.pk).exists()
+
+
+def assignable_enumerators(user: UserLike) -> QuerySet[AbstractBaseUser]:
+    """Return the enumerators USER may hand cases to: the county's (admin), their towns' (supervisor)."""
+    User = get_user_model()
+    profile = profile_of(user)
+    if profile is None or profile.role not in (Role.ADMIN, Role.SUPERVISOR):
+        return User.objects.none()
+    enumerators = User.objects.filter(staff__role=Role.ENUMERATOR, staff__county_id=profile.county_id, is_active=True)
+    if profile.role == Role.SUPERVISOR:
+        enumerators = enumerators.filter(staff__towns__in=profile.towns.all())
+    return enumerators.distinct().order_by("username")
+
+
+def can_assign_to(user: UserLike, case: Case, enumerator: AbstractBaseUser) -> bool:
+    return can_assign_case(user, case) and assignable_enumerators(user).filter(pk=enumerator.pk).exists()
+
+
+def visible_responses(user: UserLike) -> QuerySet[Response]:
+    """Return the responses USER may review: of the county's cases (admin), of their towns' (supervisor)."""
+    profile = profile_of(user)
+    if profile is None or profile.role not in (Role.ADMIN, Role.SUPERVISOR):
+        return Response.objects.none()
+    return Response.objects.filter(case__in=visible_cases(user))
+
+
+def can_review_response(user: UserLike, response: Response) -> bool:
+    return visible_responses(user).filter(pk=response.pk).exists()

@@ -48,9 +48,43 @@ class FrameAdmin(admin.ModelAdmin):
     list_display = ["name", "county", "kind", "reference_year", "imported_at"]
 
 
+class StratumInline(admin.TabularInline):
+    model = models.Stratum
+    extra = 0
+    can_delete = False
+    readonly_fields = ["code", "town", "urban_rural", "frame_units", "frame_size", "psu_allocated", "target_completes"]
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # strata come from the design service (assessment.services.sample_design_create)
+
+
 @admin.register(models.SampleDesign)
 class SampleDesignAdmin(admin.ModelAdmin):
     list_display = ["name", "wave", "allocation", "psu_total", "households_per_psu"]
+    inlines = [StratumInline]
+
+
+@admin.register(models.SampleDraw)
+class SampleDrawAdmin(admin.ModelAdmin):
+    list_display = ["design", "seed", "is_current", "drawn_at", "drawn_by"]
+    list_filter = ["design__wave", "is_current"]
+    readonly_fields = ["design", "seed", "is_current", "drawn_at", "drawn_by"]
+
+
+@admin.register(models.Visit)
+class VisitAdmin(admin.ModelAdmin):
+    list_display = ["case", "visited_at", "outcome", "enumerator", "received_at"]
+    list_filter = ["outcome", "case__wave", "case__town"]
+    search_fields = ["case__code"]
+    readonly_fields = ["client_id", "case", "enumerator", "visited_at", "outcome", "note", "received_at"]
+
+
+@admin.register(models.Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["case", "enumerator", "assigned_by", "assigned_at", "ended_at"]
+    list_filter = ["case__wave", "case__town"]
+    search_fields = ["case__code", "enumerator__username"]
+    readonly_fields = ["case", "enumerator", "assigned_by", "assigned_at", "ended_at"]
 
 
 @admin.register(models.Case)

@@ -105,29 +105,64 @@ def kish_select(sexes: Sequence[str], ages: Sequence[int], eligible: Sequence[bo
     return order[int(u * len(order))], len(order)
 
 
-def allocate_proportional(sizes: npt.ArrayLike, total: int, minimum: int = 0) -> npt.NDArray[np.int64]:
-    """Return integer allocations proportional to SIZES that sum to TOTAL, each at least MINIMUM.
+def allocate_proportional(
+    sizes: npt.ArrayLike, total: int, minimum: int | npt.ArrayLike = 0, maximum: npt.ArrayLike | None = None
+) -> npt.NDArray[np.int64]:
+    """Return integer allocations proportional to SIZES that sum to TOTAL, each in [MINIMUM, MAXIMUM].
 
-    Strata held at the minimum are fixed and the rest re-allocated proportionally until no
-    stratum falls below it; fractions are rounded by largest remainder (Hamilton's method).
+    The shares are clip(λ·size, minimum, maximum) with λ such that they sum to TOTAL (strata
+    held at a bound are fixed and the rest re-allocated proportionally); fractions are rounded
+    by largest remainder (Hamilton's method), ties going to the earlier stratum.  MINIMUM is
+    one number or one per stratum; MAXIMUM (per stratum, e.g. the number of PSUs in its
+    frame) defaults to no cap.
     """
     size = np.asarray(sizes, dtype=np.float64)
-    if np.any(size <= 0):
+    if np.any(~np.isfinite(size)) or np.any(size <= 0):
         raise ValueError("every stratum needs a positive size")
-    if minimum * size.size > total:
-        raise ValueError(f"a minimum of {minimum} in {size.size} strata exceeds the total of {total}")
-    fixed = np.zeros(size.size, dtype=bool)
-    while True:
-        share = np.where(fixed, float(minimum), 0.0)
-        rest = total - share.sum()
-        share[~fixed] = rest * size[~fixed] / size[~fixed].sum()
-        below = (~fixed) & (share < minimum)
-        if not below.any():
-            break
-        fixed |= below
-    floor = np.floor(share + 1e-9).astype(np.int64)
+    low = np.broadcast_to(np.asarray(minimum, dtype=np.float64), size.shape).copy()
+    if low.sum() > total:
+        shown = f"{int(low[0])}" if np.ndim(minimum) == 0 else f"{low.sum():g} in all"
+        raise ValueError(f"a minimum of {shown} in {size.size} strata exceeds the total of {total}")
+    high = np.full(size.size, np.inf) if maximum is None else np.asarray(maximum, dtype=np.float64).copy()
+    if high.shape != size.shape:
+        raise ValueError("one maximum per stratum is needed")
+    if np.any(high < low):
+        stratum = int(np.flatnonzero(high < low)[0])
+        raise ValueError(f"stratum {stratum} can take at most {high[stratum]:g}, below its minimum of {low[stratum]:g}")
+    if high.sum() < total:
+        raise ValueError(f"the strata can take at most {high.sum():g} in all, fewer than the total of {total}")
+    share = _bounded_shares(size, float(total), low, high)
+    floor = np.minimum(np.floor(share + 1e-9), high).astype(np.int64)
     short = total - int(floor.sum())
     if short > 0:
-        order = np.argsort(-(share - floor), kind="stable")
+        room = floor < high
+        order = [i for i in np.argsort(-(share - floor), kind="stable") if room[i]]
         floor[order[:short]] += 1
     return floor
+
+
+def _bounded_shares(
+    size: npt.NDArray[np.float64], total: float, low: npt.NDArray[np.float64], high: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Return clip(λ·size, low, high) summing to TOTAL (λ by bisection, then exact on the free strata)."""
+    def summed(lam: float) -> float:
+        return float(np.clip(lam * size, low, high).sum())
+
+    lo_lam, hi_lam = 0.0, 1.0
+    while summed(hi_lam) < total and hi_lam < 1e300:
+        hi_lam *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo_lam + hi_lam)
+        if summed(mid) < total:
+            lo_lam = mid
+        else:
+            hi_lam = mid
+    lam = hi_lam
+    at_low = lam * size <= low
+    at_high = lam * size >= high
+    free = ~(at_low | at_high)
+    share = np.where(at_low, low, np.where(at_high, high, 0.0))
+    if free.any():
+        share[free] = (total - share[~free].sum()) * size[free] / size[free].sum()
+    return share
+

@@ -1,8 +1,15 @@
-"""Weight sets: base weights 1/π raked to census margins, stored as reproducible versions.
+"""Weight sets: base weights 1/π, a nonresponse adjustment within weighting classes, then raking
+to census margins, stored as reproducible versions.
 
-A weight set records its method and the hash of every input (respondents, design
-coordinates, π, raking labels, margins), so estimation can re-derive the calibrated design
-and check that it reproduces the stored weights exactly.
+The nonresponse adjustment uses the dispositions of every sampled case of the wave: within a
+class (town × urban/rural, collapsed where small, `assessment.nonresponse`), respondents carry
+the household base weight of the eligible nonrespondents (`scoring.weights_nonresponse`);
+cases of unknown eligibility count with the share e of them presumed eligible (AAPOR's e, as
+in `assessment.rates`).  The factors per cell are stored in the weight set's method, so the
+adjusted and raked weights are a pure function of the respondent table, the margins and the
+method.  A weight set records the hash of every input (respondents, design coordinates, π,
+raking labels, margins, method with its factors), so estimation can re-derive the calibrated
+design and check that it reproduces the stored weights exactly.
 """
 from __future__ import annotations
 
@@ -16,14 +23,29 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from assessment.demography import RAKING_VARIABLES
-from assessment.models import AuditEvent, CensusMarginSet, Wave, Weight, WeightSet
-from questionnaires.models import Instrument
-from scoring import Margin, RakeResult, SurveyDesign, design_create, weights_base, weights_rake
+from assessment.models import AuditEvent, Case, CensusMarginSet, Wave, Weight, WeightSet
+from assessment.nonresponse import classes_collapse
+from assessment.rates import counts_from_dispositions, eligibility_known_share
+from questionnaires.models import Instrument, Response
+from scoring import Margin, RakeResult, SurveyDesign, design_create, weights_base, weights_nonresponse, weights_rake
 from scoring.adapters import DataProblem, RespondentTable, margin_totals, respondent_table
+
+NONRESPONSE: dict[str, Any] = {
+    "method": "weighting classes (Kalton & Flores-Cervantes 2003, sec. 2.2), before raking",
+    "cells": ["town", "urban_rural"],
+    "case_weight": "household base weight 1/(pi_psu * pi_household) of every sampled case",
+    "respondents": "cases with at least one response that is not rejected",
+    "eligible_nonrespondents": "refusal, non-contact, other, and interviews whose responses were all rejected",
+    "unknown_eligibility": "unknown and still-pending cases, weighted by e = eligible share among cases of known eligibility",
+    "not_eligible": "left out",
+    "min_respondents": 20,
+    "max_factor": 2.0,
+    "collapse": "town x urban/rural -> town -> pooled small towns -> one class",
+}
 
 METHOD: dict[str, Any] = {
     "base": "1/pi (product of the stage probabilities: PSU, household, person)",
-    "nonresponse": "none (absorbed by raking on town, sex x age group, urban/rural, education)",
+    "nonresponse": NONRESPONSE,
     "calibration": {"method": "raking", "variables": list(RAKING_VARIABLES), "tol": 1e-10, "max_iter": 1000},
     "design": {"strata": "town (certainty PSUs: own stratum, households as PSUs)", "psu": "village/community", "lonely_psu": "adjust"},
     "variance": "Taylor linearisation with calibration residuals (ultimate cluster, with replacement)",
@@ -55,7 +77,7 @@ def calibrated_design(
     if missing:
         raise DataProblem(f"the margin set has no totals for {', '.join(missing)}")
     design: SurveyDesign = design_create(
-        weights_base(table.pi), strata=table.stratum, psu=table.psu, lonely_psu=method["design"]["lonely_psu"]
+        adjusted_weights(table, method), strata=table.stratum, psu=table.psu, lonely_psu=method["design"]["lonely_psu"]
     )
     margins = []
     for variable in calibration["variables"]:
@@ -67,6 +89,69 @@ def calibrated_design(
         return weights_rake(design, margins, tol=calibration["tol"], max_iter=calibration["max_iter"])
     except ValueError as exc:
         raise DataProblem(f"raking failed: {exc}") from exc
+
+
+def cell_key(town: str, urban_rural: str) -> str:
+    """Return the nonresponse cell of a case, as the method's factors are keyed."""
+    return f"{town}|{urban_rural}"
+
+
+def adjusted_weights(table: RespondentTable, method: dict[str, Any] = METHOD) -> Any:
+    """Return the respondents' base weights times their cell's nonresponse factor (if the method has factors)."""
+    base = weights_base(table.pi)
+    nonresponse = method.get("nonresponse")
+    factors = nonresponse.get("factors") if isinstance(nonresponse, dict) else None
+    if not factors:
+        return base
+    cells = [cell_key(t, u) for t, u in zip(table.labels["town"].tolist(), table.labels["urban_rural"].tolist())]
+    missing = sorted(set(cells) - set(factors))
+    if missing:
+        raise DataProblem(f"no nonresponse factor for cell {missing[0]}: recompute the weights")
+    return base * np.asarray([factors[c] for c in cells], dtype=np.float64)
+
+
+def nonresponse_adjustment(wave: Wave, spec: dict[str, Any] = NONRESPONSE) -> dict[str, Any]:
+    """Return SPEC completed with the wave's e, each cell's class and factor, from all its sampled cases."""
+    rows = list(
+        Case.objects.filter(wave=wave)
+        .order_by("pk")
+        .values_list("pk", "town__code", "sampled_unit__unit__urban_rural", "prob_psu", "prob_household", "disposition")
+    )
+    if not rows:
+        raise DataProblem(f"wave {wave.code} has no sampled cases")
+    usable = set(
+        Response.objects.filter(wave=wave, case__isnull=False)
+        .exclude(review=Response.Review.REJECTED)
+        .values_list("case_id", flat=True)
+    )
+    e = eligibility_known_share(counts_from_dispositions(r[5] for r in rows))
+    e = 1.0 if e != e else e  # no case of known eligibility yet: presume the unknown ones eligible
+    cells, responded, weight = [], [], []
+    for pk, town, urban_rural, p1, p2, disposition in rows:
+        answered = pk in usable
+        if not answered and disposition == "not_eligible":
+            continue
+        share = e if not answered and disposition in ("unknown", "pending") else 1.0
+        if share <= 0:
+            continue
+        cells.append((town, urban_rural))
+        responded.append(answered)
+        weight.append(share / (p1 * p2))
+    try:
+        labels = classes_collapse(
+            cells, responded, weight, min_respondents=spec["min_respondents"], max_factor=spec["max_factor"]
+        )
+        result = weights_nonresponse(weight, responded, labels)
+    except ValueError as exc:
+        raise DataProblem(f"nonresponse adjustment of wave {wave.code}: {exc}") from exc
+    factor_of = dict(zip((str(c) for c in result.class_labels), result.factors.tolist()))
+    class_of = {cell_key(*cell): label for cell, label in zip(cells, labels)}
+    return {
+        **spec,
+        "e": e,
+        "classes": dict(sorted(class_of.items())),
+        "factors": {cell: factor_of[label] for cell, label in sorted(class_of.items())},
+    }
 
 
 def _inputs_hash(table: RespondentTable, totals: dict[str, dict[str, float]], method: dict[str, Any]) -> str:
@@ -98,13 +183,16 @@ def weight_set_compute(
     margin_set = margin_set_for(wave, instrument)
     totals = margin_totals(margin_set)
     table = respondent_table(wave, instrument_code)
-    digest = _inputs_hash(table, totals, METHOD)
+    method = {**METHOD, "nonresponse": nonresponse_adjustment(wave)}
+    digest = _inputs_hash(table, totals, method)
     current = WeightSet.objects.filter(wave=wave, instrument=instrument, is_current=True).first()
     if current is not None and current.inputs_hash == digest:
         return WeightingOutcome(current, False)
-    raked = calibrated_design(table, totals)
+    raked = calibrated_design(table, totals, method)
     base = weights_base(table.pi)
+    adjusted = adjusted_weights(table, method)
     final = raked.weights
+    factors = np.asarray(list(method["nonresponse"]["factors"].values()))
     last = WeightSet.objects.filter(wave=wave, instrument=instrument).order_by("-version").values_list("version", flat=True).first()
     WeightSet.objects.filter(wave=wave, instrument=instrument, is_current=True).update(is_current=False)
     weight_set = WeightSet.objects.create(
@@ -112,9 +200,13 @@ def weight_set_compute(
         instrument=instrument,
         version=(last or 0) + 1,
         margin_set=margin_set,
-        method=METHOD,
+        method=method,
         diagnostics={
             "respondents": table.n,
+            "nonresponse_classes": len(set(method["nonresponse"]["classes"].values())),
+            "nonresponse_factor_min": float(factors.min()),
+            "nonresponse_factor_max": float(factors.max()),
+            "sum_adjusted": float(adjusted.sum()),
             "iterations": raked.iterations,
             "converged": raked.converged,
             "max_rel_error": raked.max_rel_error,
@@ -135,10 +227,10 @@ def weight_set_compute(
             stratum=str(s),
             psu=str(p),
             base=float(b),
-            adjusted=float(b),
+            adjusted=float(a),
             final=float(f),
         )
-        for rid, s, p, b, f in zip(table.response_id, table.stratum, table.psu, base, final)
+        for rid, s, p, b, a, f in zip(table.response_id, table.stratum, table.psu, base, adjusted, final)
     )
     AuditEvent.objects.create(
         actor=weight_set.created_by,

@@ -1,4 +1,15 @@
-"""Survey staff pages (fieldwork monitoring, cases, review); filled in by the fieldwork work."""
-from django.urls import URLPattern
+"""Survey staff pages: fieldwork monitoring, cases and assignments, review, frames and designs."""
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from frontend.views import staff
+
+urlpatterns = [
+    path("", staff.monitor, name="staff_monitor"),
+    path("cases/", staff.cases, name="staff_cases"),
+    path("cases/assign/", staff.assign, name="staff_assign"),
+    path("cases/<str:code>/", staff.case_detail, name="staff_case"),
+    path("psus/<int:psu>/invitations.pdf", staff.invitation_sheet, name="staff_invitation_sheet"),
+    path("review/", staff.review, name="staff_review"),
+    path("frames/", staff.frames, name="staff_frames"),
+    path("designs/", staff.designs, name="staff_designs"),
+]

@@ -87,10 +87,20 @@ def _aware(d: date, hour: int = 10) -> datetime:
 
 
 class DemoBuilder:
-    def __init__(self, *, log: Callable[[str], None] = print) -> None:
+    """Build the demo county; PSU_TOTAL and HOUSEHOLDS_PER_PSU scale its samples (benchmarks)."""
+
+    def __init__(
+        self,
+        *,
+        log: Callable[[str], None] = print,
+        psu_total: int = PSU_TOTAL,
+        households_per_psu: int = HOUSEHOLDS_PER_PSU,
+    ) -> None:
         self.log = log
         self.pop: Population = build_population(POPULATION_SEED)
         self.rng = np.random.default_rng(7)
+        self.psu_total = psu_total
+        self.households_per_psu = households_per_psu
 
     # -- reference data -------------------------------------------------------------------
 
@@ -209,15 +219,20 @@ class DemoBuilder:
         for indicator, (value, source) in TARGETS.items():
             Target.objects.create(wave=wave, indicator=indicator, value=value, target_year=2025, source=source)
 
-        sample = draw_sample(self.pop, np.random.default_rng([POPULATION_SEED, year]))
+        sample = draw_sample(
+            self.pop,
+            np.random.default_rng([POPULATION_SEED, year]),
+            psu_total=self.psu_total,
+            households_per_psu=self.households_per_psu,
+        )
         design = SampleDesign.objects.create(
             wave=wave,
             frame=frame,
             name=f"{year}年 分层三阶段PPS抽样",
             stratify_by=["town"],
             allocation=SampleDesign.Allocation.MIN_PER_TOWN,
-            psu_total=PSU_TOTAL,
-            households_per_psu=HOUSEHOLDS_PER_PSU,
+            psu_total=self.psu_total,
+            households_per_psu=self.households_per_psu,
             parameters={"min_psu_per_town": 6, "implicit_stratification": "urban first, then code"},
         )
         cases = self.sample_rows(wave, design, towns, units, sample, enumerators, year)
@@ -246,7 +261,7 @@ class DemoBuilder:
         year: int,
     ) -> list[Case]:
         pop = self.pop
-        allocation = town_allocation(pop)
+        allocation = town_allocation(pop, self.psu_total)
         strata: dict[str, Stratum] = {}
         village_size = np.bincount(pop.village, minlength=len(units))
         for t, spec in enumerate(TOWNS):

@@ -55,19 +55,29 @@ class WaveSample:
         return np.flatnonzero(np.asarray(self.outcome) == "complete")
 
 
-def town_allocation(pop: Population) -> npt.NDArray[np.int64]:
+def town_allocation(pop: Population, psu_total: int = PSU_TOTAL) -> npt.NDArray[np.int64]:
     """Return PSUs per town: proportional to population with a floor so every town reports."""
     sizes = np.bincount(pop.villages.town, weights=pop.villages.target_population, minlength=len(TOWNS))
-    return allocate_proportional(sizes, PSU_TOTAL, MIN_PSU_PER_TOWN)
+    return allocate_proportional(sizes, psu_total, MIN_PSU_PER_TOWN)
 
 
-def draw_sample(pop: Population, rng: np.random.Generator) -> WaveSample:
-    """Draw one wave's sample and simulate its fieldwork outcomes."""
+def draw_sample(
+    pop: Population,
+    rng: np.random.Generator,
+    *,
+    psu_total: int = PSU_TOTAL,
+    households_per_psu: int = HOUSEHOLDS_PER_PSU,
+) -> WaveSample:
+    """Draw one wave's sample and simulate its fieldwork outcomes.
+
+    PSU_TOTAL and HOUSEHOLDS_PER_PSU scale the sample (the benchmarks use a larger one); the
+    defaults are the demo's design.
+    """
     villages = pop.villages
     hh_start = np.concatenate([[0], np.cumsum(np.bincount(pop.household_village, minlength=len(villages.code)))])
     person_start = pop.household_slices()
     village_size = np.bincount(pop.village, minlength=len(villages.code)).astype(float)
-    allocation = town_allocation(pop)
+    allocation = town_allocation(pop, psu_total)
     rows: dict[str, list] = {k: [] for k in ("village", "household", "stratum", "psu", "certainty", "prob_psu", "prob_household")}
     for t, spec in enumerate(TOWNS):
         frame = np.flatnonzero(villages.town == t)
@@ -76,7 +86,7 @@ def draw_sample(pop: Population, rng: np.random.Generator) -> WaveSample:
         for pos in draw.selected:
             v = int(frame[pos])
             n_hh = int(hh_start[v + 1] - hh_start[v])
-            picks = hh_start[v] + systematic(n_hh, HOUSEHOLDS_PER_PSU, rng)
+            picks = hh_start[v] + systematic(n_hh, households_per_psu, rng)
             certain = bool(draw.certainty[pos])
             for h in picks:
                 rows["village"].append(v)
@@ -85,7 +95,7 @@ def draw_sample(pop: Population, rng: np.random.Generator) -> WaveSample:
                 rows["psu"].append(f"h{h}" if certain else villages.code[v])
                 rows["certainty"].append(certain)
                 rows["prob_psu"].append(float(draw.probability[pos]))
-                rows["prob_household"].append(min(1.0, HOUSEHOLDS_PER_PSU / n_hh))
+                rows["prob_household"].append(min(1.0, households_per_psu / n_hh))
     n = len(rows["household"])
     kish_u = rng.uniform(size=n)
     selected = np.full(n, -1, dtype=np.int64)

@@ -103,7 +103,26 @@ HEALTH = AbilityModel(
     seed=202,
 )
 
+# The household survey's instruments; the enterprise survey's model is OCCUPATIONAL below.
 MODELS = {m.instrument: m for m in (SCIENCE, HEALTH)}
+
+# Occupational health knowledge of key-industry workers (the enterprise survey,
+# assessment/demo/enterprise.py).  Occupation and residence add nothing here: every worker
+# is an industrial worker, and the enterprise adds its own effects (size class, industry and
+# a stable enterprise effect), passed to wave_truth as an offset.
+OCCUPATIONAL = AbilityModel(
+    instrument="occupational_health",
+    age_min=16,
+    age_max=59,
+    education=(0.0, 0.5, 1.0, 1.5),
+    urban=0.0,
+    age_slope=-0.01,
+    occupation={},
+    person_sd=0.6,
+    wave_sd=0.3,
+    true_share={2022: 0.780, 2023: 0.815, 2024: 0.850, 2025: 0.880},
+    seed=303,
+)
 
 
 @dataclass(frozen=True)
@@ -197,14 +216,23 @@ def wave_truth(
     year: int,
     items: ItemParameters,
     cut_points: float,
+    *,
+    eligible: npt.NDArray[np.int64] | None = None,
+    offset: npt.NDArray[np.float64] | None = None,
 ) -> WaveTruth:
     """Return the truth for YEAR: abilities, thresholds and the literate residents.
 
     CUT_POINTS is the key's literacy cut-off in points (70 for science; 0.8 × 66 for health).
+    ELIGIBLE (sorted person indices) narrows the population below the model's age range, and
+    OFFSET adds a per-person term to the ability (the enterprise survey's workers and their
+    enterprise effects); by default everyone in the age range, with no offset.
     """
     rng = np.random.default_rng([model.seed, year])
-    eligible = np.flatnonzero((pop.age >= model.age_min) & (pop.age <= model.age_max)).astype(np.int64)
+    if eligible is None:
+        eligible = np.flatnonzero((pop.age >= model.age_min) & (pop.age <= model.age_max)).astype(np.int64)
     x = model.covariates(pop)[eligible] + model.wave_sd * rng.normal(size=eligible.size)
+    if offset is not None:
+        x = x + offset
     u = np.clip(rng.random(size=(eligible.size, items.points.size), dtype=np.float32), 1e-7, 1 - 1e-7)
     difficulty = items.difficulty.astype(np.float32)[None, :]
     scale = (1.0 / items.discrimination).astype(np.float32)[None, :]

@@ -121,6 +121,7 @@ class Stratum(models.Model):
     frame_units = models.PositiveIntegerField(_("框内单位数"))
     frame_size = models.FloatField(_("规模合计"))
     psu_allocated = models.PositiveIntegerField(_("分配单位数"))
+    target_completes = models.PositiveIntegerField(_("目标完成数"), default=0)
 
     class Meta:
         verbose_name = _("层")
@@ -203,6 +204,8 @@ class Case(models.Model):
     prob_psu = models.FloatField(_("第一阶段概率"))
     prob_household = models.FloatField(_("第二阶段概率"))
     prob_person = models.FloatField(_("第三阶段概率"), null=True, blank=True)
+    # The Kish grid row, drawn with the sample so that the roster alone decides the respondent.
+    kish_u = models.FloatField(_("Kish 随机数"), null=True, blank=True)
     disposition = models.CharField(
         _("结果"), max_length=14, choices=Disposition.choices, default=Disposition.PENDING
     )
@@ -226,6 +229,10 @@ class Case(models.Model):
             models.CheckConstraint(
                 condition=models.Q(prob_household__gt=0) & models.Q(prob_household__lte=1),
                 name="case_prob_household_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kish_u__isnull=True) | (models.Q(kish_u__gte=0) & models.Q(kish_u__lt=1)),
+                name="case_kish_u_range",
             ),
         ]
 

@@ -55,7 +55,11 @@ def test_weight_rows_keep_base_weights_and_design_coordinates(county: County, co
     table = respondent_table(wave, code)
     stored = stored_weights(weight_set)
     np.testing.assert_allclose(stored.base, 1 / table.pi, rtol=1e-12)
-    np.testing.assert_array_equal(stored.adjusted, stored.base)
+    # Nonresponse adjustment (adapted deliberately with it): base × the factor of the case's town × urban/rural cell.
+    factors = weight_set.method["nonresponse"]["factors"]
+    cells = [f"{t}|{u}" for t, u in zip(table.labels["town"], table.labels["urban_rural"])]
+    np.testing.assert_allclose(stored.adjusted, stored.base * np.asarray([factors[c] for c in cells]), rtol=1e-12)
+    assert all(f >= 1 for f in factors.values())
     np.testing.assert_array_equal(stored.stratum, table.stratum)
     np.testing.assert_array_equal(stored.psu, table.psu)
     d = weight_set.diagnostics
@@ -64,7 +68,8 @@ def test_weight_rows_keep_base_weights_and_design_coordinates(county: County, co
     assert d["sum_final"] == pytest.approx(sum(margin_totals(weight_set.margin_set)["town"].values()))
     assert d["sum_base"] == pytest.approx(stored.base.sum())
     assert d["deff_weighting"] == pytest.approx(1 + stored.final.var() / stored.final.mean() ** 2)
-    assert weight_set.method == METHOD
+    computed = {"e", "classes", "factors"}
+    assert {**weight_set.method, "nonresponse": {k: v for k, v in weight_set.method["nonresponse"].items() if k not in computed}} == METHOD
     age_min, age_max = {"science_literacy": (18, 69), "health_literacy": (15, 69)}[code]
     assert (weight_set.margin_set.age_min, weight_set.margin_set.age_max) == (age_min, age_max)
 

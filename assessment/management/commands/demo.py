@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from assessment.demo.build import DEMO_PASSWORD, GROUP_ORDER, YEARS, DemoBuilder, demo_exists
 from assessment.demo.county import COUNTY_CODE
+from assessment.demo.enterprise import enterprise_surveys_build
 from assessment.estimation import estimate_overall, wave_design
 from assessment.models import County, StaffProfile, Wave
 from assessment.weighting import weight_set_compute
@@ -31,6 +32,9 @@ class Command(BaseCommand):
             call_command("flush", interactive=False, verbosity=0)
         if demo_exists():
             self.stdout.write("The demo county is already built (use --reset to rebuild it).")
+            county = County.objects.get(code=COUNTY_CODE)
+            if not Wave.objects.filter(county=county, kind=Wave.Kind.ENTERPRISE).exists():
+                self.enterprise(county, population=None)
         else:
             self.build()
         self.summary(options["base_url"])
@@ -40,11 +44,12 @@ class Command(BaseCommand):
         self.stdout.write("Building the demo county of Pingyin (平阴县)…")
         builder = DemoBuilder(log=self.stdout.write)
         result = builder.build()
+        household = Wave.objects.filter(county=result.county, kind=Wave.Kind.HOUSEHOLD)
         for key in ScoringKey.objects.filter(status="published"):
             responses_score(key=key)
         self.stdout.write("  responses scored")
         truth_rows = []
-        for wave in Wave.objects.filter(county=result.county).order_by("year"):
+        for wave in household.order_by("year"):
             for code in ("science_literacy", "health_literacy"):
                 weight_set_compute(wave=wave, instrument_code=code)
                 cell = estimate_overall(wave_design(wave, code), code)
@@ -55,10 +60,18 @@ class Command(BaseCommand):
                     f"95% CI {100 * cell.ci_low:5.1f}–{100 * cell.ci_high:5.1f}%  "
                     f"truth {100 * truth:5.1f}%  covered: {covered}  (n={cell.n})"
                 )
-        self.stdout.write("  weights computed (base 1/π, raked to census margins)")
+        self.stdout.write("  weights computed (base 1/π, nonresponse adjustment by town × urban/rural, raked to census margins)")
         self.stdout.write("\nEstimates against the synthetic population's true shares:")
         for row in truth_rows:
             self.stdout.write(row)
+        self.enterprise(result.county, population=builder.pop)
+
+    def enterprise(self, county: County, population: Any) -> None:
+        """The enterprise survey of key-industry workers (occupational health), one wave a year."""
+        results = enterprise_surveys_build(county, population=population, log=self.stdout.write)
+        self.stdout.write("\nOccupational health knowledge of key-industry workers (enterprise waves):")
+        for result in results:
+            self.stdout.write(result.line())
 
     def summary(self, base_url: str) -> None:
         county = County.objects.get(code=COUNTY_CODE)
