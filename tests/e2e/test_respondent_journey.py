@@ -177,7 +177,8 @@ def test_staff_pages_on_phone_and_desktop(live_server: Any, phone: Any, desktop:
     tap_and_wait(page, page.get_by_role("button", name="登录"))
     assert page.url == f"{live_server.url}/"
     page.goto(f"{live_server.url}/reports/")
-    assert survey.wave.name_zh in page.locator("table.list").inner_text()
+    assert survey.wave.name_zh in page.locator("main h2").first.inner_text()
+    assert "全县报告" in page.locator("table.list").inner_text()
     shot(page, screenshots, "12-officials-phone")
     phone_problems = layout_problems(page)
 

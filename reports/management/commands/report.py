@@ -1,4 +1,10 @@
-"""Write a wave's county report as PDF: python manage.py report --wave 2025 --out FILE.pdf."""
+"""Write a wave's reports for scripts.
+
+    python manage.py report --wave 2025 --out county.pdf
+    python manage.py report --wave 2025 --town yushan --format xlsx --out yushan.xlsx
+    python manage.py report --wave 2025 --group farmer --out farmers.pdf
+    python manage.py report --wave 2025 --batch --out all-reports.zip
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,35 +12,56 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from assessment.models import Wave
-from reports.services import county_report_file
+from reports.models import JobStatus, ReportBatch
+from reports.selectors import ReportRequestError, report_wave
+from reports.services import report_batch_run, report_batch_start, report_file
 from scoring.adapters import DataProblem
 
 
 class Command(BaseCommand):
-    help = "Write the county assessment report (PDF, Chinese) of a wave."
+    help = "Write an assessment report (PDF, XLSX or CSV; Chinese) of a wave: the county's, a town's, a group's, or all of them as a ZIP."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--wave", required=True, help="wave code, e.g. 2025")
         parser.add_argument("--county", help="county code (needed only when several counties have the wave)")
-        parser.add_argument("--out", required=True, help="where to write the PDF")
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument("--town", help="a town's or street's code, e.g. yushan: its report beside the county's")
+        scope.add_argument("--group", help="a population group, e.g. farmer: its report beside the county's")
+        scope.add_argument("--batch", action="store_true", help="every report (county, towns, groups; PDF, XLSX, CSV) as one ZIP")
+        parser.add_argument("--format", choices=("pdf", "csv", "xlsx"), default="pdf", help="file format (default pdf; ignored with --batch)")
+        parser.add_argument("--out", required=True, help="where to write the file")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        waves = Wave.objects.filter(code=options["wave"])
+        county_id = None
         if options["county"]:
-            waves = waves.filter(county__code=options["county"])
-        if not waves.exists():
-            known = ", ".join(Wave.objects.order_by("code").values_list("code", flat=True)) or "none"
-            raise CommandError(f"no wave {options['wave']!r} (known waves: {known})")
-        if waves.count() > 1:
-            raise CommandError(f"wave {options['wave']!r} exists in several counties: pass --county")
-        wave = waves.get()
+            from assessment.models import County
+
+            county = County.objects.filter(code=options["county"]).first()
+            if county is None:
+                raise CommandError(f"no county {options['county']!r}")
+            county_id = county.pk
         try:
-            report = county_report_file(wave=wave)
-        except DataProblem as exc:
+            wave = report_wave(code=options["wave"], county_id=county_id)
+            if options["batch"]:
+                source = self.batch(wave)
+            else:
+                kind, code = ("town", options["town"]) if options["town"] else ("group", options["group"]) if options["group"] else ("county", "")
+                source = report_file(wave=wave, kind=kind, code=code, fmt=options["format"]).file
+        except (DataProblem, ReportRequestError) as exc:
             raise CommandError(str(exc)) from exc
         out = Path(options["out"])
         out.parent.mkdir(parents=True, exist_ok=True)
-        with report.file.open("rb") as source:
-            out.write_bytes(source.read())
+        with source.open("rb") as stored:
+            out.write_bytes(stored.read())
         self.stdout.write(self.style.SUCCESS(f"Wrote {out} ({out.stat().st_size // 1024} KB)"))
+
+    def batch(self, wave: Any) -> Any:
+        """Build the batch here and now (a script waits for its file), whatever the job backend."""
+        batch = report_batch_start(wave=wave, background=False)
+        if batch.status in (JobStatus.QUEUED, JobStatus.RUNNING):  # a web process is building it: build it here too
+            report_batch_run(batch_id=batch.pk)
+            batch = ReportBatch.objects.get(pk=batch.pk)
+        if batch.status != JobStatus.DONE:
+            raise CommandError(f"the batch failed: {batch.error}")
+        self.stdout.write(f"{batch.total} reports built")
+        return batch.archive

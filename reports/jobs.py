@@ -1,0 +1,92 @@
+"""Background jobs: one small interface that runs a job inline or in a thread today, on Celery later.
+
+A job is a function registered by name with `@job("name")`, taking keyword arguments that are
+plain JSON (ids, codes), never model instances: that is what a queue can carry.  `enqueue`
+hands it to the backend named by the setting ``SUYANG_JOB_BACKEND``:
+
+* ``"thread"`` (default, the embedded SQLite setup): a daemon thread of the web process; the
+  job records its own progress in the database, so a page can show it;
+* ``"inline"``: at once, in the caller (tests, management commands);
+* ``"celery"`` (planned): ``enqueue`` will call ``run_job.delay(name, kwargs)``, a Celery
+  task whose body is `run(name, kwargs)`; the workers import the modules that register the
+  jobs (``reports.services``) as the web process does in ``ReportsConfig.ready``.
+
+A job that dies with its process leaves its rows as they were; callers judge staleness from
+the rows' update times (see ``reports.services.batch_is_stale``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+
+logger = logging.getLogger(__name__)
+JobFunction = Callable[..., None]
+_registry: dict[str, JobFunction] = {}
+
+
+class JobError(ValueError):
+    """An unknown job, or arguments a queue could not carry."""
+
+
+def job(name: str) -> Callable[[JobFunction], JobFunction]:
+    """Register the decorated function as the job NAME."""
+
+    def register(function: JobFunction) -> JobFunction:
+        _registry[name] = function
+        return function
+
+    return register
+
+
+def run(name: str, kwargs: dict[str, Any]) -> None:
+    """Run the job NAME with KWARGS here and now (what every backend finally calls)."""
+    try:
+        function = _registry[name]
+    except KeyError:
+        raise JobError(f"no job {name!r} (registered: {', '.join(sorted(_registry)) or 'none'})") from None
+    function(**kwargs)
+
+
+def _inline(name: str, kwargs: dict[str, Any]) -> None:
+    run(name, kwargs)
+
+
+def _in_thread(name: str, kwargs: dict[str, Any]) -> None:
+    try:
+        run(name, kwargs)
+    except Exception:
+        logger.exception("background job %s %s failed", name, kwargs)
+    finally:
+        connections.close_all()  # the thread's own connections; the request's are untouched
+
+
+def _thread(name: str, kwargs: dict[str, Any]) -> None:
+    threading.Thread(target=_in_thread, args=(name, kwargs), name=f"job:{name}", daemon=True).start()
+
+
+BACKENDS: dict[str, Callable[[str, dict[str, Any]], None]] = {"inline": _inline, "thread": _thread}
+
+
+def backend_name() -> str:
+    """Return the configured backend (read at every call, so tests can switch it)."""
+    return str(getattr(settings, "SUYANG_JOB_BACKEND", "thread"))
+
+
+def enqueue(name: str, **kwargs: Any) -> None:
+    """Run the job NAME with KWARGS in the background (or inline, as configured)."""
+    if name not in _registry:
+        raise JobError(f"no job {name!r} (registered: {', '.join(sorted(_registry)) or 'none'})")
+    try:
+        json.dumps(kwargs)
+    except TypeError as exc:
+        raise JobError(f"job {name!r}: arguments must be plain JSON ({exc})") from exc
+    backend = backend_name()
+    if backend not in BACKENDS:
+        raise JobError(f"unknown job backend {backend!r} (known: {', '.join(BACKENDS)})")
+    BACKENDS[backend](name, kwargs)
