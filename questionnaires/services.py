@@ -413,7 +413,7 @@ def wave_key_select(
 ) -> WaveInstrument:
     """Make KEY the official key of INSTRUMENT_CODE in WAVE, scoring its unscored responses first."""
     fielded = (
-        WaveInstrument.objects.select_for_update()
+        WaveInstrument.objects.select_for_update(of=("self",))
         .filter(wave=wave, instrument_version__instrument__code=instrument_code)
         .select_related("instrument_version", "scoring_key")
         .first()

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.db.models.fields.json import KeyTextTransform
 
 from assessment.demography import age_group_label, sex_age_label
 from assessment.models import CensusMarginSet, Wave, WaveInstrument, Weight, WeightSet
@@ -80,10 +81,16 @@ def respondent_table(wave: Wave, instrument_code: str) -> RespondentTable:
         )
     )
     demo: dict[int, dict[str, Any]] = defaultdict(dict)
-    for case_id, answers in Response.objects.filter(
-        wave=wave, instrument_version__instrument__code=DEMOGRAPHICS, case__isnull=False
-    ).exclude(review=Response.Review.REJECTED).values_list("case_id", "answers"):
-        demo[case_id] = {k: answers.get(k) for k in DEMOGRAPHIC_ITEMS}
+    # The database extracts the four answers as text: decoding every answer sheet's JSON in Python
+    # costs more than the rest of this function on a wave of 10,000 respondents.
+    extracted = {f"demo_{k}": KeyTextTransform(k, "answers") for k in DEMOGRAPHIC_ITEMS}
+    for case_id, *values in (
+        Response.objects.filter(wave=wave, instrument_version__instrument__code=DEMOGRAPHICS, case__isnull=False)
+        .exclude(review=Response.Review.REJECTED)
+        .annotate(**extracted)
+        .values_list("case_id", *extracted)
+    ):
+        demo[case_id] = {k: (None if v is None else str(v)) for k, v in zip(DEMOGRAPHIC_ITEMS, values)}
     group_rows: dict[int, list[str]] = {}
     group_names: list[str] = []
     try:
@@ -112,7 +119,7 @@ def respondent_table(wave: Wave, instrument_code: str) -> RespondentTable:
         town.append(town_code)
         urban.append(ur)
         sex.append(str(answers["sex"]))
-        age.append(int(answers["age"]))
+        age.append(int(float(answers["age"])))
         education.append(str(answers["education"]))
         occupation.append(str(answers.get("occupation", "")))
     ages = np.asarray(age, dtype=np.int64)

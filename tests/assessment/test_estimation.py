@@ -17,7 +17,7 @@ PARTITIONS = ("town", "sex", "age_group", "education", "urban_rural")
 
 @pytest.fixture
 def wave(demo_county: Any, db: None) -> Wave:
-    return Wave.objects.get(county_id=demo_county.county_id, year=2025)
+    return Wave.objects.get(county_id=demo_county.county_id, year=2025, kind=Wave.Kind.HOUSEHOLD)
 
 
 @pytest.fixture

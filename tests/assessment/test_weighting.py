@@ -23,7 +23,7 @@ def county(demo_county: Any, db: None) -> County:
 
 
 def wave_2025(county: County) -> Wave:
-    return Wave.objects.get(county=county, year=2025)
+    return Wave.objects.get(county=county, year=2025, kind=Wave.Kind.HOUSEHOLD)
 
 
 def current(wave: Wave, code: str) -> WeightSet:
@@ -33,7 +33,7 @@ def current(wave: Wave, code: str) -> WeightSet:
 @pytest.mark.parametrize("code", LITERACY)
 @pytest.mark.parametrize("year", [2022, 2023, 2024, 2025])
 def test_final_weights_hit_every_census_margin(county: County, year: int, code: str) -> None:
-    wave = Wave.objects.get(county=county, year=year)
+    wave = Wave.objects.get(county=county, year=year, kind=Wave.Kind.HOUSEHOLD)
     weight_set = current(wave, code)
     table = respondent_table(wave, code)
     stored = stored_weights(weight_set)
@@ -134,7 +134,7 @@ def test_new_census_margins_make_a_new_version(county: County) -> None:
 
 
 def test_an_audit_event_is_written_for_each_computed_weight_set(county: County) -> None:
-    sets = list(WeightSet.objects.filter(wave__county=county))
+    sets = list(WeightSet.objects.filter(wave__county=county, wave__kind=Wave.Kind.HOUSEHOLD))
     assert len(sets) == 8
     for weight_set in sets:
         event = AuditEvent.objects.get(action="weights.compute", object_type="WeightSet", object_id=str(weight_set.pk))
