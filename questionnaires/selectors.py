@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -300,7 +301,23 @@ class CompiledKey:
 
 
 def key_compile(key: ScoringKey) -> CompiledKey:
-    """Return KEY as the arrays the pure scoring functions take."""
+    """Return KEY as the arrays the pure scoring functions take.
+
+    A published key and its items are immutable, so its compiled form is kept for the life of
+    the process (every submission scores under it); the cache key includes the publication time
+    and source hash, so a row id reused by another key (after a rollback) is never confused.
+    """
+    if key.status == PublishState.PUBLISHED and key.published_at is not None:
+        return _published_key(key.pk, key.published_at.isoformat(), key.source_hash)
+    return _key_compile(key)
+
+
+@lru_cache(maxsize=64)
+def _published_key(key_id: int, published_at: str, source_hash: str) -> CompiledKey:
+    return _key_compile(ScoringKey.objects.select_related("instrument_version").get(pk=key_id))
+
+
+def _key_compile(key: ScoringKey) -> CompiledKey:
     item_keys = list(
         key.item_keys.select_related("item__choice_list").prefetch_related("dimensions", "item__choice_list__choices").order_by("item__order")
     )
