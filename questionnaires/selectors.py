@@ -3,7 +3,7 @@ as XLSForm, the API's lists, and the item analysis of a wave."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -60,6 +60,8 @@ DEMOGRAPHICS = "demographics"
 class PlanStep:
     version: InstrumentVersion
     status: str  # done | todo | not_eligible | waiting (needs demographics first)
+    eligibility: str = ""  # the wave's rule over the demographics answers ("" = everyone)
+    key: ScoringKey | None = None  # the wave's official key, if one was chosen
 
     @property
     def code(self) -> str:
@@ -79,26 +81,60 @@ def case_answers(case: Case, instrument_code: str) -> dict[str, Any]:
 
 def respondent_plan(case: Case) -> list[PlanStep]:
     """Return the wave's questionnaires for CASE in order, with what is done and still due."""
+    return respondent_state(case)[0]
+
+
+def respondent_state(case: Case) -> tuple[list[PlanStep], dict[str, Any]]:
+    """Return CASE's plan and its demographics answers ({} before they are in), in two queries."""
     fielded = list(
         WaveInstrument.objects.filter(wave_id=case.wave_id)
-        .select_related("instrument_version__instrument")
+        .select_related("instrument_version__instrument", "scoring_key__instrument_version__instrument")
         .order_by("order")
     )
-    answered = set(Response.objects.filter(case=case).values_list("instrument_version_id", flat=True))
-    demographics = case_answers(case, DEMOGRAPHICS)
-    steps = []
-    for wi in fielded:
-        version = wi.instrument_version
-        if version.pk in answered:
+    answered: set[int] = set()
+    demographics: dict[str, Any] = {}
+    latest = None
+    for version_id, code, answers, received in Response.objects.filter(case=case).values_list(
+        "instrument_version_id", "instrument_version__instrument__code", "answers", "received_at"
+    ):
+        answered.add(version_id)
+        if code == DEMOGRAPHICS and (latest is None or received > latest):
+            demographics, latest = dict(answers or {}), received
+    steps = [
+        PlanStep(version=wi.instrument_version, status="todo", eligibility=wi.eligibility, key=wi.scoring_key)
+        for wi in fielded
+    ]
+    return _statuses(steps, answered, demographics), demographics
+
+
+def plan_after(plan: list[PlanStep], version: InstrumentVersion, answers: Mapping[str, Any]) -> list[PlanStep]:
+    """Return PLAN once VERSION has been answered with ANSWERS (demographics decide eligibility)."""
+    answered = {s.version.pk for s in plan if s.status == "done"} | {version.pk}
+    demographics: dict[str, Any] = {}
+    if version.instrument.code == DEMOGRAPHICS:
+        demographics = dict(answers)
+    elif any(s.code == DEMOGRAPHICS and s.status == "done" for s in plan):
+        demographics = {"answered": True}  # only its presence matters for the other steps' statuses
+    return _statuses(plan, answered, demographics, keep_eligibility=version.instrument.code != DEMOGRAPHICS)
+
+
+def _statuses(
+    steps: list[PlanStep], answered: set[int], demographics: Mapping[str, Any], *, keep_eligibility: bool = False
+) -> list[PlanStep]:
+    out = []
+    for step in steps:
+        if step.version.pk in answered:
             status = "done"
-        elif version.instrument.code != DEMOGRAPHICS and not demographics:
+        elif step.code != DEMOGRAPHICS and not demographics:
             status = "waiting"
-        elif wi.eligibility and not expressions.holds(wi.eligibility, demographics):
+        elif keep_eligibility and step.status in ("todo", "not_eligible"):
+            status = step.status
+        elif step.eligibility and not expressions.holds(step.eligibility, demographics):
             status = "not_eligible"
         else:
             status = "todo"
-        steps.append(PlanStep(version=version, status=status))
-    return steps
+        out.append(replace(step, status=status))
+    return out
 
 
 def next_step(plan: list[PlanStep]) -> PlanStep | None:

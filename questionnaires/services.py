@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -35,12 +36,14 @@ from questionnaires.models import (
     Section,
 )
 from questionnaires.selectors import (
+    PlanStep,
     default_key,
     export_filename,
     key_base,
     key_compile,
     key_parsed,
     module_question_names,
+    plan_after,
     version_form,
 )
 from questionnaires.xlsform import (
@@ -472,8 +475,12 @@ def response_submit(
     mode: str = Response.Mode.SELF,
     enumerator: AbstractBaseUser | None = None,
     context: Mapping[str, Any] | None = None,
+    plan: list[PlanStep] | None = None,
 ) -> tuple[Response, bool]:
     """Store a submission once; return (response, created).
+
+    PLAN, when given, is the case's plan as read just before (`respondent_state`); it saves
+    reading it again to update the case's disposition.
 
     A retry with the same client id returns the stored response (created False) if the
     answers are the same, and refuses it if they differ.  The response is committed before
@@ -513,7 +520,7 @@ def response_submit(
                 payload_hash=digest,
             )
             if case is not None:
-                case_disposition_update(case)
+                case_disposition_update(case, plan=plan_after(plan, version, cleaned) if plan is not None else None)
     except IntegrityError:
         # A concurrent retry of the same submission won the race.
         existing = Response.objects.filter(client_id=submission.client_id).first()
@@ -523,11 +530,11 @@ def response_submit(
     return response, True
 
 
-def case_disposition_update(case: Case) -> None:
+def case_disposition_update(case: Case, plan: list[PlanStep] | None = None) -> None:
     """Mark CASE complete once every questionnaire it is eligible for is in, partial before that."""
     from questionnaires.selectors import next_step, respondent_plan
 
-    disposition = "complete" if next_step(respondent_plan(case)) is None else "partial"
+    disposition = "complete" if next_step(plan if plan is not None else respondent_plan(case)) is None else "partial"
     if case.disposition != disposition:
         case.disposition = disposition
         case.disposition_at = timezone.now()
@@ -587,16 +594,33 @@ def responses_score(*, key: ScoringKey, responses: Iterable[Response] | None = N
 
 def groups_classify(key: ScoringKey, rows: list[Mapping[str, Any]]) -> list[list[str]]:
     """Return, per answer row, the names of the key's groups whose rule holds."""
-    rules = [(g.name, expressions.parse(g.rule)) for g in key.groups.all()]
+    if key.status == PublishState.PUBLISHED and key.published_at is not None:
+        rules = _published_group_rules(key.pk, key.published_at.isoformat(), key.source_hash)
+    else:
+        rules = _group_rules(key)
     return [[name for name, tree in rules if expressions.holds(tree, row)] for row in rows]
 
 
-def responses_score_new(response: Response) -> None:
-    """Score a freshly stored response under its wave's official key (if the instrument is scored)."""
+def _group_rules(key: ScoringKey) -> tuple[tuple[str, Any], ...]:
+    return tuple((g.name, expressions.parse(g.rule)) for g in key.groups.all())
+
+
+@lru_cache(maxsize=64)
+def _published_group_rules(key_id: int, published_at: str, source_hash: str) -> tuple[tuple[str, Any], ...]:
+    # Published keys are immutable (see key_compile), so their parsed rules are kept per process.
+    return _group_rules(ScoringKey.objects.get(pk=key_id))
+
+
+def responses_score_new(response: Response, key: ScoringKey | None = None) -> None:
+    """Score a freshly stored response under its wave's official key (if the instrument is scored).
+
+    KEY, when the caller knows the wave's official key (a `PlanStep.key`), saves looking it up.
+    """
     from assessment.models import WaveInstrument
 
-    fielded = WaveInstrument.objects.filter(wave_id=response.wave_id, instrument_version_id=response.instrument_version_id).first()
-    key = fielded.scoring_key if fielded else None
+    if key is None:
+        fielded = WaveInstrument.objects.filter(wave_id=response.wave_id, instrument_version_id=response.instrument_version_id).first()
+        key = fielded.scoring_key if fielded else None
     if key is None:
         key = response.instrument_version.scoring_keys.filter(status=PublishState.PUBLISHED).order_by("-version").first()
     if key is None:
