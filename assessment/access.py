@@ -173,3 +173,40 @@ def visible_responses(user: UserLike) -> QuerySet[Response]:
 
 def can_review_response(user: UserLike, response: Response) -> bool:
     return visible_responses(user).filter(pk=response.pk).exists()
+
+
+# --- API resources (issue 8) ----------------------------------------------------------------
+
+
+def can_read_waves(user: UserLike) -> bool:
+    """Every staff role sees its county's waves, their instruments and targets."""
+    return profile_of(user) is not None
+
+
+def can_read_weights(user: UserLike) -> bool:
+    """Weight sets (method, diagnostics) are open to admins, supervisors and officials."""
+    return role_of(user) in (Role.ADMIN, Role.SUPERVISOR, Role.OFFICIAL)
+
+
+def can_run_weighting(user: UserLike, wave: Wave) -> bool:
+    return can_manage_frames(user, wave.county_id)
+
+
+def can_read_estimates(user: UserLike, wave: Wave) -> bool:
+    """Estimates are open to whoever may see the wave's county report (admins, officials, supervisors)."""
+    return can_view_county_report(user, wave)
+
+
+def estimate_towns(user: UserLike, wave: Wave) -> QuerySet[Town] | None:
+    """Return the towns whose domain cells USER may see, or None for every cell of the county.
+
+    A town official or supervisor sees the county overall and their own towns' cells only
+    (cells by another variable are split by town first, so no county-wide breakdown leaks).
+    """
+    scope = town_scope(user)
+    return None if scope is None else scope.filter(county_id=wave.county_id)
+
+
+def can_read_audit(user: UserLike) -> bool:
+    """The audit log is the admins' (read-only, their county's actors and the system's)."""
+    return is_admin(user)

@@ -15,12 +15,12 @@ from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from api.lists import PAGE_PARAMETERS, page_of, paginated, query_of
 from assessment import access, selectors, services
 from assessment.errors import FieldworkError, ImportRejected
 from assessment.models import Case, Disposition, Frame, SampleDesign, SampleDraw, StaffProfile, Wave
@@ -84,17 +84,21 @@ class FrameListApi(APIView):
                 raise serializers.ValidationError(f"one of {', '.join(Frame.Kind.values)}")
             return value
 
-    @extend_schema(responses={200: Output(many=True)})
+    class Query(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=Frame.Kind.choices, required=False)
+        reference_year = serializers.IntegerField(min_value=1949, max_value=2100, required=False)
+
+    @extend_schema(parameters=[Query, *PAGE_PARAMETERS], responses={200: paginated("PaginatedFrameList", Output(many=True))})
     def get(self, request: Request) -> ApiResponse:
         profile = _profile(request)
         if profile.role not in ("admin", "supervisor"):
             return _refused("only admins and supervisors see frames")
         frames = (
-            Frame.objects.filter(county_id=profile.county_id)
+            Frame.objects.filter(county_id=profile.county_id, **query_of(request, self.Query))
             .annotate(n_units=Count("units", distinct=True), n_households=Count("units__households_listed"))
-            .order_by("-imported_at")
+            .order_by("-imported_at", "-pk")
         )
-        return ApiResponse(self.Output(frames, many=True).data)
+        return page_of(request, self, frames, self.Output)
 
     @extend_schema(request=Input, responses={201: Output})
     def post(self, request: Request) -> ApiResponse:
@@ -183,13 +187,22 @@ class DesignListApi(APIView):
         household_method = serializers.ChoiceField(choices=SampleDesign.HouseholdMethod.choices, default="systematic")
         parameters = serializers.DictField(required=False, default=dict)
 
-    @extend_schema(responses={200: DesignOutput(many=True)})
+    class Query(serializers.Serializer):
+        frame = serializers.IntegerField(min_value=1, required=False)
+        allocation = serializers.ChoiceField(choices=SampleDesign.Allocation.choices, required=False)
+
+    @extend_schema(parameters=[Query, *PAGE_PARAMETERS], responses={200: paginated("PaginatedDesignList", DesignOutput(many=True))})
     def get(self, request: Request, wave_code: str) -> ApiResponse:
         wave = _wave(request, wave_code)
         if not access.can_monitor(request.user, wave):
             return _refused("only admins and supervisors see designs")
+        params = query_of(request, self.Query)
         designs = SampleDesign.objects.filter(wave=wave).prefetch_related("strata").order_by("pk")
-        return ApiResponse(DesignOutput(designs, many=True).data)
+        if "frame" in params:
+            designs = designs.filter(frame_id=params["frame"])
+        if "allocation" in params:
+            designs = designs.filter(allocation=params["allocation"])
+        return page_of(request, self, designs, DesignOutput)
 
     @extend_schema(request=Input, responses={201: DesignOutput})
     def post(self, request: Request, wave_code: str) -> ApiResponse:
@@ -279,8 +292,8 @@ class CaseListApi(APIView):
         town = serializers.CharField(source="town.code")
         psu = serializers.IntegerField(source="sampled_unit_id")
         psu_code = serializers.CharField(source="sampled_unit.unit.code")
-        household = serializers.CharField(source="household.code", default=None)
-        assigned_to = serializers.CharField(source="assigned_to.username", default=None)
+        household = serializers.CharField(source="household.code", default=None, allow_null=True)
+        assigned_to = serializers.CharField(source="assigned_to.username", default=None, allow_null=True)
         pi = serializers.FloatField(source="inclusion_probability")
 
         class Meta:
@@ -290,26 +303,23 @@ class CaseListApi(APIView):
                 "prob_psu", "prob_household", "prob_person", "pi",
             ]
 
-    @extend_schema(responses={200: Output(many=True)})
+    class Query(serializers.Serializer):
+        wave = serializers.SlugField(required=False)
+        town = serializers.SlugField(required=False)
+        psu = serializers.IntegerField(required=False, min_value=1, help_text="id of a sampled PSU")
+        disposition = serializers.ChoiceField(choices=Disposition.choices, required=False)
+
+    @extend_schema(parameters=[Query, *PAGE_PARAMETERS], responses={200: paginated("PaginatedCaseList", Output(many=True))})
     def get(self, request: Request) -> ApiResponse:
         profile = _profile(request)
         if profile.role == "official":
             return _refused("officials see reports, not cases")
-        params = request.query_params
+        params = query_of(request, self.Query)
         wave = _wave(request, params["wave"]) if params.get("wave") else None
         cases = selectors.cases_for(
-            request.user, wave=wave, town=params.get("town"), psu=_int(params.get("psu")), disposition=params.get("disposition"),
+            request.user, wave=wave, town=params.get("town"), psu=params.get("psu"), disposition=params.get("disposition"),
         ).select_related("wave")
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(cases, request, view=self)
-        return paginator.get_paginated_response(self.Output(page, many=True).data)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        raise NotFound("no such PSU") from None
+        return page_of(request, self, cases, self.Output)
 
 
 class CaseAssignApi(APIView):

@@ -6,6 +6,7 @@ serializer after its view instead (`KeyListApi.Output` → `KeyListOutput`).
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
@@ -21,3 +22,12 @@ class SuyangAutoSchema(AutoSchema):
         if outer.endswith("Api"):
             outer = outer[:-3]
         return f"{outer}{inner}"
+
+    def get_operation_id(self) -> str:
+        """Name an operation after its view and method (`WaveListApi` GET → `wave_list_get`).
+
+        The default (path + list/retrieve) cannot tell a plain APIView's paginated list from a
+        detail view, and gives both the same id.
+        """
+        name = type(self.view).__name__.removesuffix("Api")
+        return f"{re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower()}_{self.method.lower()}"

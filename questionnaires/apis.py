@@ -14,21 +14,31 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from api.lists import PAGE_PARAMETERS, page_of, paginated, query_of
+from api.throttles import InvitationThrottle, SubmissionThrottle
 from assessment import access
 from assessment.models import Wave
 from questionnaires import selectors
 from questionnaires.forms import SubmissionError
 from questionnaires.invitations import InvitationInvalid, invitation_open
-from questionnaires.models import Instrument, InstrumentVersion, Invitation, ResponseScore, ScoringKey
-from questionnaires.selectors import DEMOGRAPHICS, case_answers, respondent_plan
+from questionnaires.models import (
+    Instrument,
+    InstrumentVersion,
+    Invitation,
+    PublishState,
+    Response,
+    ResponseScore,
+    ScoringKey,
+)
+from questionnaires.selectors import DEMOGRAPHICS, respondent_plan, respondent_state
 from questionnaires.services import (
     QuestionnaireError,
     Submission,
@@ -70,6 +80,7 @@ class InvitationApi(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    throttle_classes = [InvitationThrottle]
 
     @extend_schema(responses={200: PlanStepOutput(many=True)})
     def get(self, request: Request, token: str) -> ApiResponse:
@@ -92,6 +103,9 @@ class SubmissionInput(serializers.Serializer):
     language = serializers.CharField(max_length=8, required=False, default="zh-hans")
     started_at = serializers.DateTimeField(required=False, allow_null=True)
     submitted_at = serializers.DateTimeField(required=False, allow_null=True)
+    # "interviewer": an enumerator administered it (the field app, logged in; checked against
+    # the case's scope and recorded with the enumerator); "self" (default): the respondent.
+    mode = serializers.ChoiceField(choices=["self", "interviewer"], required=False, default="self")
 
 
 class SubmissionOutput(serializers.Serializer):
@@ -103,8 +117,11 @@ class SubmissionOutput(serializers.Serializer):
 class SubmissionApi(APIView):
     """Submit one questionnaire; idempotent by `client_id` (a retry returns 200, not a second copy)."""
 
-    authentication_classes: list[Any] = []
+    # The token is the respondent's credential; a session (CSRF-checked) only identifies the
+    # enumerator of an interview.  Respondents' pages send no cookies.
+    authentication_classes: list[Any] = [SessionAuthentication]
     permission_classes = [AllowAny]
+    throttle_classes = [InvitationThrottle, SubmissionThrottle]
 
     @extend_schema(request=SubmissionInput, responses={201: SubmissionOutput, 200: SubmissionOutput})
     def post(self, request: Request, token: str) -> ApiResponse:
@@ -115,14 +132,23 @@ class SubmissionApi(APIView):
         if not body.is_valid():
             return ApiResponse({"errors": _flatten(body.errors)}, status=status.HTTP_400_BAD_REQUEST)
         data = body.validated_data
-        step = next((s for s in respondent_plan(found.case) if s.code == data["instrument"]), None)
+        plan, demographics = respondent_state(found.case)
+        step = next((s for s in plan if s.code == data["instrument"]), None)
         if step is None:
             return ApiResponse({"errors": {"instrument": "not a questionnaire of this invitation"}}, status=400)
         if step.status == "not_eligible":
             return ApiResponse({"errors": {"instrument": "the respondent is not eligible for this questionnaire"}}, status=400)
         if step.status == "waiting":
             return ApiResponse({"errors": {"instrument": f"answer {DEMOGRAPHICS} first"}}, status=409)
-        context = case_answers(found.case, DEMOGRAPHICS) if step.code != DEMOGRAPHICS else {}
+        context = demographics if step.code != DEMOGRAPHICS else {}
+        interviewer = None
+        if data["mode"] == "interviewer":
+            if not access.can_work_case(request.user, found.case):
+                return ApiResponse(
+                    {"errors": {"mode": "an interview is recorded by the case's enumerator, logged in"}},
+                    status=status.HTTP_403_FORBIDDEN,
+                )
+            interviewer = request.user
         try:
             response, created = response_submit(
                 wave=found.wave,
@@ -136,18 +162,25 @@ class SubmissionApi(APIView):
                 ),
                 case=found.case,
                 invitation=found,
+                mode=Response.Mode.INTERVIEWER if interviewer is not None else Response.Mode.SELF,
+                enumerator=interviewer,
                 context=context,
+                plan=plan,
             )
         except SubmissionError as exc:
             conflict = set(exc.errors) & {"case", "client_id"}
             return ApiResponse({"errors": exc.errors}, status=409 if conflict else 400)
-        if created:
-            responses_score_new(response)
+        # Scoring runs after the answers are committed; a retry of a sheet whose first attempt was
+        # stored but not scored (the client timed out, the process died) scores it now.
+        scored = not created and ResponseScore.objects.filter(response=response).exists()
+        if not scored:
+            responses_score_new(response, key=step.key)
+            scored = ResponseScore.objects.filter(response=response).exists()
         return ApiResponse(
             {
                 "client_id": str(response.client_id),
                 "status": "stored" if created else "already_stored",
-                "scored": ResponseScore.objects.filter(response=response).exists(),
+                "scored": scored,
             },
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
@@ -194,23 +227,17 @@ def _problems(exc: XLSFormError | QuestionnaireError) -> ApiResponse:
     return ApiResponse({"problems": problems}, status=status.HTTP_400_BAD_REQUEST)
 
 
-def _paginated(request: Request, view: APIView, rows: Any, output: type[serializers.BaseSerializer]) -> ApiResponse:
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(rows, request, view=view)
-    return paginator.get_paginated_response(output(page, many=True).data)
-
-
 def _xlsx(data: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(data, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _version_number(text: str | None) -> int | None:
+def _version_number(text: str | None, name: str = "version") -> int | None:
     if not text:
         return None
-    if not text.isdigit():
-        raise ValidationError({"version": "must be a whole number"})
+    if not text.isdigit() or len(text) > 9:
+        raise ValidationError({name: "must be a whole number"})
     return int(text)
 
 
@@ -227,13 +254,16 @@ class InstrumentListApi(AdminApi):
         def get_versions(self, instrument: Instrument) -> list[dict[str, Any]]:
             return [{"id": v.pk, "version": v.version, "status": v.status} for v in instrument.versions.all()]
 
-    @extend_schema(responses={200: Output(many=True)})
+    class Query(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=Instrument.Kind.choices, required=False)
+
+    @extend_schema(parameters=[Query, *PAGE_PARAMETERS], responses={200: paginated("PaginatedInstrumentList", Output(many=True))})
     def get(self, request: Request) -> ApiResponse:
-        kind = request.query_params.get("kind")
+        kind = query_of(request, self.Query).get("kind")
         instruments = selectors.instruments_list(kind=kind).prefetch_related(
             Prefetch("versions", queryset=InstrumentVersion.objects.order_by("version"))
         )
-        return _paginated(request, self, instruments, self.Output)
+        return page_of(request, self, instruments, self.Output)
 
 
 class InstrumentDetailApi(AdminApi):
@@ -248,7 +278,7 @@ class InstrumentDetailApi(AdminApi):
 
 class VersionOutput(serializers.ModelSerializer):
     instrument = serializers.CharField(source="instrument.code")
-    published_by = serializers.CharField(source="published_by.username", default=None)
+    published_by = serializers.CharField(source="published_by.username", default=None, allow_null=True)
 
     class Meta:
         model = InstrumentVersion
@@ -266,11 +296,15 @@ class VersionListApi(AdminApi):
     class Input(serializers.Serializer):
         file = serializers.FileField()
 
-    @extend_schema(responses={200: VersionOutput(many=True)})
+    class Query(serializers.Serializer):
+        instrument = serializers.SlugField(required=False)
+        status = serializers.ChoiceField(choices=PublishState.choices, required=False)
+
+    @extend_schema(parameters=[Query, *PAGE_PARAMETERS], responses={200: paginated("PaginatedVersionList", VersionOutput(many=True))})
     def get(self, request: Request) -> ApiResponse:
-        params = request.query_params
+        params = query_of(request, self.Query)
         versions = selectors.versions_list(instrument=params.get("instrument"), status=params.get("status"))
-        return _paginated(request, self, versions.select_related("published_by"), VersionOutput)
+        return page_of(request, self, versions.select_related("published_by"), VersionOutput)
 
     @extend_schema(request=Input, responses={201: VersionOutput, 200: VersionOutput})
     def post(self, request: Request) -> ApiResponse:
@@ -339,7 +373,7 @@ class VersionXLSFormApi(AdminApi):
     @extend_schema(responses={(200, XLSX): bytes})
     def get(self, request: Request, version_id: int) -> HttpResponse:
         version = get_object_or_404(InstrumentVersion.objects.select_related("instrument"), pk=version_id)
-        number = _version_number(request.query_params.get("key"))
+        number = _version_number(request.query_params.get("key"), "key")
         key = get_object_or_404(version.scoring_keys, version=number) if number is not None else None
         return _xlsx(selectors.instrument_export(version, key), selectors.export_filename(version, key))
 
@@ -361,7 +395,7 @@ class KeyOutput(serializers.ModelSerializer):
     instrument = serializers.CharField(source="instrument_version.instrument.code")
     instrument_version = serializers.IntegerField(source="instrument_version.version")
     instrument_version_id = serializers.IntegerField()
-    based_on = serializers.IntegerField(source="based_on.version", default=None)
+    based_on = serializers.IntegerField(source="based_on.version", default=None, allow_null=True)
 
     class Meta:
         model = ScoringKey
@@ -381,13 +415,16 @@ class KeyListApi(AdminApi):
         file = serializers.FileField()
         based_on = serializers.IntegerField(required=False, help_text="number of the key it revises")
 
-    @extend_schema(responses={200: KeyOutput(many=True)})
+    class Query(serializers.Serializer):
+        instrument = serializers.SlugField(required=False)
+        version = serializers.IntegerField(required=False, min_value=1, max_value=999_999_999, help_text="instrument version number")
+        status = serializers.ChoiceField(choices=PublishState.choices, required=False)
+
+    @extend_schema(parameters=[Query, *PAGE_PARAMETERS], responses={200: paginated("PaginatedKeyList", KeyOutput(many=True))})
     def get(self, request: Request) -> ApiResponse:
-        params = request.query_params
-        keys = selectors.keys_list(
-            instrument=params.get("instrument"), version=_version_number(params.get("version")), status=params.get("status"),
-        )
-        return _paginated(request, self, keys, KeyOutput)
+        params = query_of(request, self.Query)
+        keys = selectors.keys_list(instrument=params.get("instrument"), version=params.get("version"), status=params.get("status"))
+        return page_of(request, self, keys, KeyOutput)
 
     @extend_schema(request=Input, responses={201: KeyOutput, 200: KeyOutput})
     def post(self, request: Request) -> ApiResponse:

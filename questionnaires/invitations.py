@@ -24,6 +24,11 @@ class InvitationInvalid(LookupError):
         super().__init__(reason)
 
 
+def is_token_shaped(token: object) -> bool:
+    """Return whether TOKEN could be a token (32 url-safe characters) before any lookup."""
+    return isinstance(token, str) and _TOKEN.fullmatch(token) is not None  # match() lets "$" pass a final "\n"
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
@@ -46,7 +51,7 @@ def invitation_create(*, case: Case, days: int | None = None, label: str = "") -
 
 def invitation_open(token: str) -> Invitation:
     """Return the live invitation for TOKEN; raise InvitationInvalid otherwise."""
-    if not isinstance(token, str) or not _TOKEN.fullmatch(token):  # match() lets "$" pass a final "\n"
+    if not is_token_shaped(token):
         raise InvitationInvalid("malformed")
     invitation = (
         Invitation.objects.select_related("case", "wave", "case__town").filter(token_hash=token_hash(token)).first()

@@ -10,15 +10,17 @@ from typing import Any
 
 from django.http import FileResponse
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from api.lists import PAGE_PARAMETERS, page_of, paginated
 from assessment import access
 from assessment.models import Town, Wave
 from reports import selectors
+from reports.downloads import batch_download_record, report_download_record
 from reports.models import JobStatus, Report, ReportBatch
 from reports.services import CONTENT_TYPES, batch_is_stale, report_batch_start, report_file
 from scoring.adapters import DataProblem
@@ -100,7 +102,10 @@ def _report_output(request: Request, report: Report) -> dict[str, Any]:
 class ReportListApi(APIView):
     """GET: the waves and the reports the user may download.  POST: generate (or fetch) one report."""
 
-    @extend_schema(responses={200: WaveReportsOutput(many=True)})
+    @extend_schema(
+        parameters=[OpenApiParameter("wave", str, description="a wave's code"), *PAGE_PARAMETERS],
+        responses={200: paginated("PaginatedWaveReportsList", WaveReportsOutput(many=True))},
+    )
     def get(self, request: Request) -> ApiResponse:
         profile = access.profile_of(request.user)
         if profile is None or not selectors.has_report_rights(request.user):
@@ -116,7 +121,7 @@ class ReportListApi(APIView):
             for w in waves
             if (entries := selectors.visible_reports(request.user, w))
         ]
-        return ApiResponse(WaveReportsOutput(rows, many=True).data)
+        return page_of(request, self, rows, WaveReportsOutput)
 
     @extend_schema(request=GenerateInput, responses={200: ReportOutput})
     def post(self, request: Request) -> ApiResponse:
@@ -154,6 +159,7 @@ class ReportDownloadApi(APIView):
             return _error("unknown_report", f"no report {pk}", status.HTTP_404_NOT_FOUND)
         if not selectors.can_view_report(request.user, report.wave, report.kind, report.town):
             return _error("forbidden", "this report is outside your scope", status.HTTP_403_FORBIDDEN)
+        report_download_record(report=report, user=request.user)
         return FileResponse(report.file.open("rb"), content_type=CONTENT_TYPES[report.format], as_attachment=True, filename=report.filename)
 
 
@@ -233,4 +239,5 @@ class BatchDownloadApi(APIView):
         if found.status != JobStatus.DONE or not found.archive:
             return _error("not_ready", f"batch {pk} is {found.status} ({found.done}/{found.total} reports)", status.HTTP_409_CONFLICT)
         name = f"suyang-{found.wave.code}-all-reports.zip"
+        batch_download_record(batch=found, user=request.user)
         return FileResponse(found.archive.open("rb"), content_type=CONTENT_TYPES["zip"], as_attachment=True, filename=name)

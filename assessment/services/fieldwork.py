@@ -100,6 +100,11 @@ def visit_record(
         return _same_visit(existing, case, visited_at, outcome), False
     disposition = case_disposition_from_visits(case)
     if disposition != case.disposition:
+        AuditEvent.objects.create(
+            actor=user, action="case.disposition", object_type="Case", object_id=str(case.pk),
+            summary=f"{case.code}: {case.disposition} → {disposition}",
+            details={"from": case.disposition, "to": disposition, "visit": str(client_id)},
+        )
         case.disposition = disposition
         case.disposition_at = visited_at
         case.save(update_fields=["disposition", "disposition_at"])

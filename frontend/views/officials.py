@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from assessment import access
 from assessment.models import StaffProfile, Town, Wave
 from reports import selectors
+from reports.downloads import batch_download_record, report_download_record
 from reports.models import JobStatus, Report, ReportBatch
 from reports.services import CONTENT_TYPES, batch_is_stale, report_batch_start, report_file
 from scoring.adapters import DataProblem
@@ -110,6 +111,7 @@ def _download(request: HttpRequest, wave_code: str, kind: str, code: str, fmt: s
         return _unavailable(request, _("报告暂不可用"), message, status=409, wave=wave, reason=str(exc))
     except selectors.ReportRequestError as exc:
         return _not_found(request, str(exc))
+    report_download_record(report=report, user=request.user)
     response = FileResponse(report.file.open("rb"), content_type=CONTENT_TYPES[fmt], as_attachment=True, filename=report.filename)
     return response
 
@@ -182,4 +184,5 @@ def batch_download(request: HttpRequest, batch_id: int) -> HttpResponse:
             request, _("压缩包尚未生成"), _("这个批次的报告还没有全部生成，请稍后再下载。"), status=409, wave=found.wave
         )
     name = f"suyang-{found.wave.code}-all-reports.zip"
+    batch_download_record(batch=found, user=request.user)
     return FileResponse(found.archive.open("rb"), content_type=CONTENT_TYPES["zip"], as_attachment=True, filename=name)

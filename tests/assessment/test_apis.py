@@ -43,12 +43,12 @@ def codes_in(town: str) -> set[str]:
 # --- frames -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "status"), [("admin", 200), ("supervisor_a", 200), ("enumerator_a", 403), ("official", 403), ("no_profile", 403), (None, 403)])
+@pytest.mark.parametrize(("role", "status"), [("admin", 200), ("supervisor_a", 200), ("enumerator_a", 403), ("official", 403), ("no_profile", 403), (None, 401)])
 def test_frame_list_is_for_admins_and_supervisors(fc: FieldCounty, role: str | None, status: int) -> None:
     response = api(fc, role).get("/api/v1/frames/")
     assert response.status_code == status
     if status == 200:
-        assert [(f["name"], f["units"], f["households"]) for f in response.json()] == [("测试抽样框", 11, 59)]
+        assert [(f["name"], f["units"], f["households"]) for f in response.json()["results"]] == [("测试抽样框", 11, 59)]
 
 
 def upload(name: str = "frame.csv", text: str = FRAME_CSV) -> SimpleUploadedFile:
@@ -101,7 +101,7 @@ def test_admin_creates_a_design_and_supervisors_read_it(fc: FieldCounty) -> None
     assert response.status_code == 201
     assert {s["code"]: s["psu_allocated"] for s in response.json()["strata"]} == {"ta": 2, "tb": 2}
     listed = api(fc, "supervisor_b").get(f"/api/v1/waves/{fc.wave.code}/designs/")
-    assert listed.status_code == 200 and [d["name"] for d in listed.json()] == ["两阶段 PPS", "新设计"]
+    assert listed.status_code == 200 and [d["name"] for d in listed.json()["results"]] == ["两阶段 PPS", "新设计"]
 
 
 @pytest.mark.parametrize("role", ["supervisor_a", "enumerator_a", "official"])
@@ -118,7 +118,7 @@ def test_design_errors_and_other_countys_waves(fc: FieldCounty) -> None:
     assert admin.get("/api/v1/waves/nope/designs/").status_code == 404
     other = field_county("370123")
     mirrored = api(other, "admin").get(f"/api/v1/waves/{fc.wave.code}/designs/")  # the same code names its own county's wave
-    assert mirrored.status_code == 200 and mirrored.json() == []
+    assert mirrored.status_code == 200 and mirrored.json()["results"] == []
     assert api(fc, "enumerator_a").get(f"/api/v1/waves/{fc.wave.code}/designs/").status_code == 403
 
 
@@ -164,7 +164,8 @@ def test_enumerator_sees_only_their_own_cases(fc: FieldCounty) -> None:
 
 @pytest.mark.parametrize("role", ["official", "no_profile", None])
 def test_case_list_is_refused_to_others(fc: FieldCounty, role: str | None) -> None:
-    assert api(fc, role).get("/api/v1/cases/").status_code == 403
+    # Anonymous callers are asked to authenticate (401, WWW-Authenticate: Token); staff without the right get 403.
+    assert api(fc, role).get("/api/v1/cases/").status_code == (401 if role is None else 403)
 
 
 def test_case_list_filters_and_keeps_a_fixed_number_of_queries(fc: FieldCounty) -> None:
@@ -240,7 +241,7 @@ def test_visit_sync_is_idempotent_and_scoped(fc: FieldCounty) -> None:
 @pytest.mark.parametrize("role", ["official", "no_profile", None])
 def test_visit_sync_is_refused_to_others(fc: FieldCounty, role: str | None) -> None:
     case = Case.objects.filter(town__code="ta").first()
-    assert api(fc, role).post("/api/v1/visits/sync/", {"visits": [visit(case)]}, format="json").status_code == 403
+    assert api(fc, role).post("/api/v1/visits/sync/", {"visits": [visit(case)]}, format="json").status_code == (401 if role is None else 403)
     assert not Visit.objects.exists()
 
 

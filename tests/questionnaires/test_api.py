@@ -202,6 +202,15 @@ def test_retry_is_acknowledged_without_a_second_copy(api: APIClient, fielded: Fi
     assert ResponseScore.objects.filter(response__wave=fielded.wave).count() == 1
 
 
+def test_retry_scores_a_sheet_stored_but_left_unscored(api: APIClient, fielded: FieldedCase) -> None:
+    # The first attempt was committed, then the process died before scoring (or the client timed out).
+    assert post(api, fielded.token, body()).status_code == 201
+    ResponseScore.objects.filter(response__wave=fielded.wave).delete()
+    retry = post(api, fielded.token, body())
+    assert retry.json() == {"client_id": CLIENT_ID, "status": "already_stored", "scored": True}
+    assert ResponseScore.objects.get(response=stored_in(fielded).get()).groups == ["farmer"]
+
+
 def test_same_client_id_with_different_answers_is_a_conflict(api: APIClient, fielded: FieldedCase) -> None:
     post(api, fielded.token, body())
     response = post(api, fielded.token, body(answers={**ADULT_FARMER, "age": 41}))
@@ -276,3 +285,61 @@ def test_no_body_makes_a_server_error(api: APIClient, fielded: FieldedCase, data
 def test_nested_serializer_errors_are_flattened_to_dotted_fields() -> None:
     errors = {"answers": {"age": ["Not valid.", "Too big."]}, "items": [{"name": ["Required."]}], "detail": "x"}
     assert _flatten(errors) == {"answers.age": "Not valid. Too big.", "items.0.name": "Required.", "detail": "x"}
+
+
+# --------------------------------------------------------------------------- interviews
+
+
+def _staff(fielded: FieldedCase, role: str, username: str) -> Any:
+    from django.contrib.auth import get_user_model
+
+    from assessment.models import StaffProfile
+
+    user = get_user_model().objects.create_user(username=username, password="pw-interview-2025")
+    profile = StaffProfile.objects.create(user=user, role=role, county=fielded.county)
+    if role == "supervisor":
+        profile.towns.add(fielded.town)
+    return user
+
+
+def test_an_interview_is_recorded_with_its_enumerator(fielded: FieldedCase) -> None:
+    enumerator = _staff(fielded, "enumerator", "interviewer_a")
+    Case.objects.filter(pk=fielded.case.pk).update(assigned_to=enumerator)
+    api = APIClient(enforce_csrf_checks=True)
+    api.force_login(enumerator)
+    api.get("/")  # the CSRF cookie, as the field page sets it
+    token = api.cookies["csrftoken"].value if "csrftoken" in api.cookies else None
+    if token is None:
+        from django.middleware.csrf import _get_new_csrf_string
+
+        token = _get_new_csrf_string()
+        api.cookies["csrftoken"] = token
+    response = api.post(submit_url(fielded.token), body(mode="interviewer"), format="json", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201, response.json()
+    stored = stored_in(fielded).get()
+    assert (stored.mode, stored.enumerator) == ("interviewer", enumerator)
+
+
+def test_an_interview_without_the_csrf_token_is_refused(fielded: FieldedCase) -> None:
+    enumerator = _staff(fielded, "enumerator", "interviewer_b")
+    Case.objects.filter(pk=fielded.case.pk).update(assigned_to=enumerator)
+    api = APIClient(enforce_csrf_checks=True)
+    api.force_login(enumerator)
+    assert post(api, fielded.token, body(mode="interviewer")).status_code == 403
+    assert not stored_in(fielded).exists()
+
+
+@pytest.mark.parametrize("who", ["anonymous", "enumerator of another case", "official"])
+def test_an_interview_by_anyone_but_the_cases_staff_is_refused(fielded: FieldedCase, who: str) -> None:
+    api = APIClient()
+    if who != "anonymous":
+        api.force_login(_staff(fielded, "enumerator" if who.startswith("enumerator") else "official", f"u_{who[:4]}"))
+    response = post(api, fielded.token, body(mode="interviewer"))
+    assert response.status_code == 403
+    assert response.json() == {"errors": {"mode": "an interview is recorded by the case's enumerator, logged in"}}
+    assert not stored_in(fielded).exists()
+
+
+def test_a_self_completed_sheet_is_recorded_as_such(api: APIClient, fielded: FieldedCase) -> None:
+    assert post(api, fielded.token, body()).status_code == 201
+    assert (stored_in(fielded).get().mode, stored_in(fielded).get().enumerator) == ("self", None)

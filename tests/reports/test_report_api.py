@@ -67,7 +67,8 @@ def entries(body: list[dict[str, Any]], wave: str = "2025") -> set[tuple[str, st
 def test_county_wide_roles_list_every_report_of_every_household_wave(wave_2025: Wave, username: str) -> None:
     response = client_of(username).get("/api/v1/reports/")
     assert response.status_code == 200
-    body = response.json()
+    assert response.json()["count"] == 4
+    body = response.json()["results"]
     assert [w["wave"] for w in body] == ["2025", "2024", "2023", "2022"]  # no enterprise wave of its own
     towns = set(Town.objects.filter(county=wave_2025.county).values_list("code", flat=True))
     assert entries(body) == {("county", "")} | {("town", t) for t in towns} | {
@@ -78,7 +79,7 @@ def test_county_wide_roles_list_every_report_of_every_household_wave(wave_2025: 
 
 @pytest.mark.parametrize("username", TOWN_SCOPED)
 def test_a_town_official_lists_the_county_report_and_their_own_towns(wave_2025: Wave, username: str) -> None:
-    body = client_of(username).get("/api/v1/reports/?wave=2025").json()
+    body = client_of(username).get("/api/v1/reports/?wave=2025").json()["results"]
     assert [w["wave"] for w in body] == ["2025"]
     assert entries(body) == {("county", ""), ("town", "yushan")}
 
@@ -92,8 +93,8 @@ def test_roles_without_report_rights_are_refused(wave_2025: Wave, username: str)
 
 
 def test_anonymous_requests_are_refused(wave_2025: Wave) -> None:
-    assert Client().get("/api/v1/reports/").status_code == 403
-    assert Client().post("/api/v1/reports/", {"wave": "2025"}).status_code == 403
+    assert Client().get("/api/v1/reports/").status_code == 401
+    assert Client().post("/api/v1/reports/", {"wave": "2025"}).status_code == 401
 
 
 # -- generate and download --------------------------------------------------------------------
