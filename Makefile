@@ -6,7 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 RUNTIME_DEBS := fonts-wqy-microhei
-TEST_DEBS := $(RUNTIME_DEBS) poppler-utils chromium postgresql
+TEST_DEBS := $(RUNTIME_DEBS) poppler-utils chromium postgresql redis-server
+# pytest-xdist workers (the suite is CPU-bound; each worker builds its own demo county once)
+PYTEST_WORKERS ?= 2
 export DJANGO_ALLOW_ASYNC_UNSAFE := true
 
 .PHONY: demo test lint test-sqlite test-postgres serve clean
@@ -47,11 +49,11 @@ lint:
 
 test-sqlite:
 	@echo "== test suite on SQLite =="
-	env -u DATABASE_URL $(PY) -m pytest -q
+	env -u DATABASE_URL $(PY) -m pytest -q -n $(PYTEST_WORKERS)
 
 test-postgres:
 	@echo "== test suite on PostgreSQL =="
-	scripts/with-postgres.sh $(PY) -m pytest -q
+	scripts/with-postgres.sh $(PY) -m pytest -q -n $(PYTEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) var out .pytest_cache

@@ -27,6 +27,7 @@ from assessment.models import AuditEvent, Case, CensusMarginSet, Wave, Weight, W
 from assessment.nonresponse import classes_collapse
 from assessment.rates import counts_from_dispositions, eligibility_known_share
 from questionnaires.models import Instrument, Response
+from reports import jobs
 from scoring import Margin, RakeResult, SurveyDesign, design_create, weights_base, weights_nonresponse, weights_rake
 from scoring.adapters import DataProblem, RespondentTable, margin_totals, respondent_table
 
@@ -241,3 +242,19 @@ def weight_set_compute(
         details=weight_set.diagnostics,
     )
     return WeightingOutcome(weight_set, True)
+
+
+@jobs.job("assessment.weight_set_compute")
+def weight_set_compute_job(*, wave_id: int, instrument_code: str, user_id: int | None = None) -> None:
+    """Run `weight_set_compute` as a background job (ids in, the weight set and audit event out)."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
+    weight_set_compute(wave=Wave.objects.get(pk=wave_id), instrument_code=instrument_code, user=user)
+
+
+def weight_set_compute_start(*, wave: Wave, instrument_code: str, user: AbstractBaseUser | None = None) -> None:
+    """Compute the instrument's weights in WAVE in the background (a Celery worker in production)."""
+    Instrument.objects.get(code=instrument_code)  # an unknown instrument fails here, not on a worker
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    jobs.enqueue("assessment.weight_set_compute", wave_id=wave.pk, instrument_code=instrument_code, user_id=user_id)

@@ -1,15 +1,17 @@
-"""Background jobs: one small interface that runs a job inline or in a thread today, on Celery later.
+"""Background jobs: one small interface that runs a job inline, in a thread, or on Celery workers.
 
 A job is a function registered by name with `@job("name")`, taking keyword arguments that are
 plain JSON (ids, codes), never model instances: that is what a queue can carry.  `enqueue`
-hands it to the backend named by the setting ``SUYANG_JOB_BACKEND``:
+hands it to the backend named by the setting ``SUYANG_JOB_BACKEND`` (``"celery"`` when
+``CELERY_BROKER_URL`` is set, else ``"thread"``; see the Celery block of the base settings):
 
-* ``"thread"`` (default, the embedded SQLite setup): a daemon thread of the web process; the
-  job records its own progress in the database, so a page can show it;
+* ``"thread"`` (the embedded SQLite setup): a daemon thread of the web process; the job
+  records its own progress in the database, so a page can show it;
 * ``"inline"``: at once, in the caller (tests, management commands);
-* ``"celery"`` (planned): ``enqueue`` will call ``run_job.delay(name, kwargs)``, a Celery
-  task whose body is `run(name, kwargs)`; the workers import the modules that register the
-  jobs (``reports.services``) as the web process does in ``ReportsConfig.ready``.
+* ``"celery"``: once the caller's transaction commits (so the worker sees the rows the job
+  is about), ``reports.tasks.run_job.delay(name, kwargs)`` puts it on the broker; a worker
+  runs `run(name, kwargs)`, having imported the modules that register the jobs
+  (``CELERY_IMPORTS``) as the web process does in ``ReportsConfig.ready``.
 
 A job that dies with its process leaves its rows as they were; callers judge staleness from
 the rows' update times (see ``reports.services.batch_is_stale``).
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 
 logger = logging.getLogger(__name__)
 JobFunction = Callable[..., None]
@@ -70,7 +72,13 @@ def _thread(name: str, kwargs: dict[str, Any]) -> None:
     threading.Thread(target=_in_thread, args=(name, kwargs), name=f"job:{name}", daemon=True).start()
 
 
-BACKENDS: dict[str, Callable[[str, dict[str, Any]], None]] = {"inline": _inline, "thread": _thread}
+def _celery(name: str, kwargs: dict[str, Any]) -> None:
+    from reports.tasks import run_job  # here: reports.tasks imports this module
+
+    transaction.on_commit(lambda: run_job.delay(name, kwargs))
+
+
+BACKENDS: dict[str, Callable[[str, dict[str, Any]], None]] = {"inline": _inline, "thread": _thread, "celery": _celery}
 
 
 def backend_name() -> str:

@@ -1,4 +1,5 @@
 """Settings shared by every environment; the environment modules override them."""
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -16,6 +17,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
     "assessment",
     "questionnaires",
     "reports",
@@ -33,6 +36,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,21 +101,38 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "config.schema.SuyangAutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+    # Per client IP (invitation tokens that open nothing, login) or per invitation token
+    # (submission); see api/throttles.py.  The counters live in the default cache, which must be
+    # shared (Redis) when several processes serve the site.
+    "DEFAULT_THROTTLE_RATES": {
+        "invitation": os.environ.get("SUYANG_THROTTLE_INVITATION", "60/min"),
+        "submission": os.environ.get("SUYANG_THROTTLE_SUBMISSION", "30/min"),
+        "login": os.environ.get("SUYANG_THROTTLE_LOGIN", "10/min"),
+    },
+    # Reverse proxies in front of the site (1 behind nginx): the client IP is taken from that
+    # many hops of X-Forwarded-For, never from a header the client could forge.
+    "NUM_PROXIES": int(os.environ.get("SUYANG_NUM_PROXIES", "0")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Suyang (素养) API",
-    "DESCRIPTION": "Survey and literacy-assessment platform.",
+    "DESCRIPTION": "Survey and literacy-assessment platform. See docs/api.md.",
     "VERSION": "0.1.0",
+    # The docs pages load Swagger UI and Redoc from our own static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "PublishStateEnum": "questionnaires.models.instruments.PublishState",
         "ReportKindEnum": "reports.models.Report.Kind",
+        "ReviewDecisionEnum": "assessment.api_records.DECISIONS",
     },
 }
 
@@ -135,3 +156,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
+
+# -- Celery: background jobs (report batches, weighting runs) -----------------------------------
+# With CELERY_BROKER_URL (redis://host:6379/0) jobs go to Celery workers (config/celery.py);
+# without it they run in the web process (the embedded SQLite demo needs no Redis).  Jobs
+# record their progress and results in the database, so no result backend is kept.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_IMPORTS = ["reports.services", "assessment.weighting"]
+# A job is acknowledged when it ends, so a worker killed mid-job leaves it for another worker.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+SUYANG_JOB_BACKEND = "celery" if CELERY_BROKER_URL else "thread"

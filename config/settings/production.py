@@ -4,13 +4,29 @@ import os
 import dj_database_url
 
 from config.settings.base import *  # noqa: F403
+from config.settings.base import MEDIA_ROOT
 
 DEBUG = False
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 DATABASES = {"default": dj_database_url.config(conn_max_age=60, conn_health_checks=True)}
+# Newest key first: it encrypts, every key decrypts (rotation: docs/deploy.md, rotate_field_key).
 SUYANG_FIELD_KEYS = [k for k in os.environ["SUYANG_FIELD_KEYS"].split(",") if k]
+
+# The cache holds the API throttle counters: with several web processes or nodes it must be
+# shared, so production uses Redis when SUYANG_CACHE_URL is set (e.g. redis://10.0.0.5:6379/1).
+if os.environ.get("SUYANG_CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["SUYANG_CACHE_URL"],
+            "KEY_PREFIX": "suyang",
+        }
+    }
+
+# Report files: written by workers, served by web nodes, so shared storage when they are apart.
+MEDIA_ROOT = os.environ.get("SUYANG_MEDIA_ROOT") or MEDIA_ROOT
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = True
