@@ -6,7 +6,8 @@ from frontend.views import site
 
 urlpatterns = [
     path("", site.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("", include("frontend.urls_offline")),
+    path("accounts/login/", site.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("r/", include("frontend.urls_respondent")),
     path("reports/", include("frontend.urls_reports")),

@@ -1,4 +1,9 @@
-"""The respondent's pages: an invitation link, consent, the questionnaires, the end."""
+"""The respondent's pages: an invitation link, consent, the questionnaires, the end.
+
+Every page works as a plain form the server validates; `survey.js` turns it into one question
+per screen that keeps answers on the device and submits them through the JSON API
+(docs/respondent.md).
+"""
 from __future__ import annotations
 
 import json
@@ -8,16 +13,50 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from frontend.selectors import respondent_boot
 from questionnaires.forms import SubmissionError, compiled_form
 from questionnaires.invitations import InvitationInvalid, invitation_open
 from questionnaires.models import Item
 from questionnaires.selectors import DEMOGRAPHICS, case_answers, next_step, respondent_plan
 from questionnaires.services import Submission, response_submit, responses_score_new
+
+PRECACHE_HEADER = "X-Suyang-Precache"
+
+
+def page_strings() -> dict[str, str]:
+    """Return the words survey.js and field.js show, in the page's language."""
+    return {
+        "next": _("下一题"),
+        "back": _("上一题"),
+        "submit": _("提交"),
+        "progress": _("第 {n} 题，共 {total} 题"),
+        "required": _("请回答这道题。"),
+        "range": _("这个回答超出了允许的范围，请检查。"),
+        "integer": _("请填写一个整数。"),
+        "number": _("请填写一个数字。"),
+        "read": _("朗读题目"),
+        "stop": _("停止朗读"),
+        "field": _("返回入户调查"),
+        "sending": _("正在提交……"),
+        "queued": _("回答已保存在本手机上，联网后会自动提交。请不要清除浏览器数据。"),
+        "pending": _("{n} 份答卷等待上传"),
+        "offline": _("现在没有网络。您可以继续作答，回答会先保存在本手机上。"),
+        "resumed": _("已恢复您上次的作答进度。"),
+        "rejected": _("服务器没有接受这份答卷，请检查标红的题目后重新提交。"),
+        "done_waiting": _("您已答完全部问卷。答卷保存在本手机上，等待联网上传。"),
+        "done": _("已全部完成，谢谢您！"),
+        "start": _("同意并开始作答"),
+        "continue": _("继续作答"),
+        "sent": _("已提交"),
+        "waiting_upload": _("待上传"),
+        "not_needed": _("无需作答"),
+    }
 
 
 def _invitation_or_error(request: HttpRequest, token: str) -> Any:
@@ -44,7 +83,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "frontend/respondent/invitation.html",
-        {"token": token, "plan": plan, "next": step, "wave": found.wave, "finished": step is None},
+        {"token": token, "plan": plan, "next": step, "wave": found.wave, "finished": step is None,
+         "boot": {**respondent_boot(found, plan, code=""), "strings": page_strings()}},
     )
 
 
@@ -68,6 +108,8 @@ def _item_view(item: Any, lang_en: bool, value: Any, order_seed: str) -> dict[st
         "options": options,
         "value": "" if value is None or isinstance(value, list) else value,
         "relevant": json.dumps(item.relevant) if item.relevant is not None else "",
+        "constraint": json.dumps(item.constraint) if item.constraint is not None else "",
+        "constraint_message": (item.constraint_message_en if lang_en else item.constraint_message_zh) or "",
         "multiple": item.type == Item.Type.MULTIPLE,
         "choice": item.type in (Item.Type.TRUE_FALSE, Item.Type.SINGLE, Item.Type.LIKERT, Item.Type.MULTIPLE),
         "input_type": "number" if item.type in (Item.Type.INTEGER, Item.Type.DECIMAL) else "text",
@@ -124,7 +166,10 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
         return redirect("invitation", token=token)
     if step.status == "not_eligible":
         return redirect("invitation", token=token)
-    if step.status == "waiting":
+    # The offline worker caches every questionnaire ahead (demographics answered on the device
+    # unlock the rest there); a person who is not that worker answers demographics first.
+    kept_ahead = request.method == "GET" and request.headers.get(PRECACHE_HEADER) == "1"
+    if step.status == "waiting" and not kept_ahead:
         return redirect("questionnaire", token=token, code=DEMOGRAPHICS)
     form = compiled_form(step.version)
     context_values = case_answers(case, DEMOGRAPHICS) if code != DEMOGRAPHICS else {}
@@ -178,9 +223,12 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
             "items": items,
             "errors": errors,
             "client_id": client_id,
+            # When the page was first served: the plain form's start time (survey.js keeps its own).
+            "started_at": request.POST.get("started_at") or timezone.now().isoformat(),
             "context_json": json.dumps(context_values, ensure_ascii=False),
             "position": position,
             "total": len([s for s in plan if s.status != "not_eligible"]),
+            "boot": {**respondent_boot(found, plan, code=code), "strings": page_strings()},
         },
         status=status,
     )

@@ -351,7 +351,7 @@ def _flag_text(flag: dict[str, Any]) -> str:
     if code == "enumerator_effect":
         return _("%(label)s：z = %(z)s") % {"label": label, "z": flag["z"]}
     if code == "duplicate_answers" and flag.get("cases"):
-        return _("%(label)s：%(cases)s") % {"label": label, "cases": "、".join(flag["cases"])}
+        return _("%(label)s：%(cases)s") % {"label": label, "cases": _("、").join(flag["cases"])}
     if code == "duplicate_case":
         return _("%(label)s：共 %(n)d 份") % {"label": label, "n": flag["count"]}
     return label

@@ -50,6 +50,16 @@ def phone(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
+def phone_without_js(browser: Any) -> Iterator[Any]:
+    """A phone whose browser runs no scripts: the respondent pages stay plain forms the server checks."""
+    context = browser.new_context(**PHONE, java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
 def desktop(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     context.set_default_timeout(15_000)

@@ -64,11 +64,14 @@ def item_types(survey: Survey, code: str) -> dict[str, str]:
     return dict(survey.versions[code].items.values_list("name", "type"))
 
 
-def test_resident_answers_all_questionnaires_on_a_phone(live_server: Any, phone: Any, screenshots: Path) -> None:
+def test_resident_answers_all_questionnaires_on_a_phone_without_javascript(
+    live_server: Any, phone_without_js: Any, screenshots: Path
+) -> None:
+    """The plain forms under the app (tests/e2e/test_offline_survey.py): every question on one page."""
     survey = build_survey()
     sheets = {code: correct_answers(survey.keys[code]) for code in ("science_literacy", "health_literacy")}
     types = {code: item_types(survey, code) for code in ("demographics", "science_literacy", "health_literacy")}
-    page = phone
+    page = phone_without_js
     problems: dict[str, list[str]] = {}
 
     page.goto(f"{live_server.url}/r/{survey.token}/")

@@ -1,0 +1,249 @@
+/* The enumerator's day without signal: assigned cases kept on the device, visits and rosters
+   queued in the outbox, the Kish selection made here with the case's grid row (the server
+   repeats it when the roster syncs), interviews on the respondent pages (docs/respondent.md). */
+(function () {
+  "use strict";
+  var S = window.SuyangStore, boot = JSON.parse(document.getElementById("boot").textContent), T = boot.strings;
+  var view = document.getElementById("view"), statusEl = document.getElementById("status");
+  var group = "field:" + boot.user, bundle = null;
+
+  function fmt(text, vals) { return text.replace(/\{(\w+)\}/g, function (_, k) { return vals[k]; }); }
+  function esc(v) { return String(v == null ? "" : v).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
+  function say(text, kind) { statusEl.textContent = text || ""; statusEl.className = "status" + (kind ? " " + kind : ""); }
+  function caseOf(code) { return bundle && bundle.cases.find(function (c) { return c.code === code; }); }
+  function label(value) { return bundle.dispositions[value] || value; }
+  function localTime(iso) {
+    var d = new Date(iso); d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
+    return d.toISOString().slice(0, 16).replace("T", " ");
+  }
+  function localCase(code) { return S.get("kv", "field-case:" + code).then(function (r) { return r || { key: "field-case:" + code }; }); }
+
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register(boot.sw).catch(function () {});
+  S.put("kv", { key: "csrf", value: document.getElementById("csrf").value });
+
+  /* --- sync ---------------------------------------------------------------------------------- */
+  function showPending() {
+    return S.pending().then(function (recs) {
+      var p = document.getElementById("pending");
+      p.textContent = recs.length ? fmt(T.pending, { n: recs.length }) : T.all_synced;
+      p.className = "pending-count" + (recs.length ? " waiting" : "");
+      if (recs.some(function (r) { return r.last_status === 403; })) say(T.login_again, "error");
+      else if (!navigator.onLine) say(T.offline, "waiting");
+      else if (statusEl.textContent === T.offline) say("");
+      return recs.length;
+    });
+  }
+  var fetchedAt = 0;
+  function sync() {
+    return S.drain().then(function () { return S.all("outbox"); }).then(function (recs) {
+      // Dispositions change on the server once visits and interviews are in (sent from this
+      // page or by the worker): fetch the cases again.
+      var newer = recs.some(function (r) { return r.state === "sent" && r.done_at > fetchedAt; });
+      if (newer && navigator.onLine) return prepare();
+      return render();
+    }).then(showPending);
+  }
+  if (navigator.serviceWorker) navigator.serviceWorker.addEventListener("message", function (e) {
+    if (e.data && e.data.type === "suyang-synced") sync();
+  });
+  window.addEventListener("online", sync);
+  window.addEventListener("offline", showPending);
+  document.getElementById("sync-now").addEventListener("click", sync);
+  setInterval(function () { if (navigator.onLine) S.pending().then(function (p) { if (p.length) sync(); }); }, 15000);
+
+  /* --- the bundle: cases taken out for offline work ------------------------------------------ */
+  function prepare() {
+    say("");
+    return fetch(boot.bundle, { method: "POST", credentials: "same-origin",
+      headers: { "X-CSRFToken": document.getElementById("csrf").value, "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (got) {
+        bundle = got;
+        fetchedAt = Date.now();
+        return S.put("kv", { key: "field-bundle", value: got, at: fetchedAt });
+      })
+      .then(function () { return caches.open(boot.pages); })
+      .then(function (cache) {
+        var urls = [location.pathname];
+        bundle.cases.forEach(function (c) { urls = urls.concat(c.pages); });
+        return Promise.all(urls.map(function (url) {
+          return fetch(url, { headers: { "X-Suyang-Precache": "1" }, credentials: "same-origin", redirect: "manual" })
+            .then(function (r) { if (r.status === 200) return cache.put(url, r); });
+        }));
+      })
+      .then(function () {
+        say(fmt(T.prepared, { n: bundle.cases.length }) + (bundle.more ? " " + fmt(T.more, { n: bundle.more }) : ""), "ok");
+        document.documentElement.dataset.cached = "1";
+        render();
+      })
+      .catch(function () { say(T.prepare_failed, "error"); });
+  }
+  document.getElementById("prepare").addEventListener("click", prepare);
+
+  /* --- Kish selection: the server's rule (assessment/sampling.py kish_select) ---------------- */
+  function kish(members, ages, u) {
+    var order = members.map(function (m, i) { return i; }).sort(function (a, b) {
+      var sa = members[a].sex === "male" ? 0 : 1, sb = members[b].sex === "male" ? 0 : 1;
+      return sa - sb || members[b].age - members[a].age || a - b;
+    }).filter(function (i) { return members[i].age >= ages[0] && members[i].age <= ages[1]; });
+    if (!order.length) return null;
+    return { line: order[Math.floor(u * order.length)] + 1, k: order.length };
+  }
+
+  /* --- screens ------------------------------------------------------------------------------- */
+  function render() {
+    if (!bundle) {
+      view.innerHTML = '<p class="notice">' + esc(T.no_cases) + "</p>";
+      return Promise.resolve();
+    }
+    var code = decodeURIComponent((location.hash.match(/^#case=(.+)$/) || [])[1] || "");
+    document.getElementById("prepare").textContent = T.refresh;
+    return S.all("outbox").then(function (recs) { return code && caseOf(code) ? caseScreen(caseOf(code), recs) : listScreen(recs); });
+  }
+
+  function listScreen(recs) {
+    var html = "<h2>" + esc(T.cases) + '</h2><ul class="cases">';
+    bundle.cases.forEach(function (c) {
+      var waiting = recs.filter(function (r) { return r.case === c.code && r.state === "pending"; }).length;
+      html += '<li><a class="case-card" href="#case=' + encodeURIComponent(c.code) + '"><strong>' + esc(c.code) + "</strong>" +
+        "<span>" + esc(c.town) + " · " + esc(c.psu) + (c.household ? " · " + esc(T.household) + " " + esc(c.household) : "") + "</span>" +
+        '<em class="disp">' + esc(label(c.disposition)) + (waiting ? ' · <b class="waiting">' + esc(fmt(T.pending, { n: waiting })) + "</b>" : "") + "</em></a></li>";
+    });
+    view.innerHTML = html + "</ul>";
+    document.title = T.cases;
+  }
+
+  function now() {
+    var d = new Date(); d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
+    return d.toISOString().slice(0, 16);
+  }
+  function memberRow(m, i) {
+    m = m || { sex: "", age: "", name: "" };
+    return '<fieldset class="member"><legend>' + (i + 1) + "</legend>" +
+      '<label>' + esc(T.sex) + '<select name="sex"><option value=""></option>' +
+      '<option value="male"' + (m.sex === "male" ? " selected" : "") + ">" + esc(T.male) + "</option>" +
+      '<option value="female"' + (m.sex === "female" ? " selected" : "") + ">" + esc(T.female) + "</option></select></label>" +
+      '<label>' + esc(T.age) + '<input name="age" type="number" inputmode="numeric" min="0" max="120" value="' + esc(m.age) + '"></label>' +
+      '<label>' + esc(T.name) + '<input name="name" type="text" maxlength="64" value="' + esc(m.name) + '"></label>' +
+      '<button type="button" class="link remove">' + esc(T.remove) + "</button></fieldset>";
+  }
+
+  function caseScreen(c, recs) {
+    return localCase(c.code).then(function (local) {
+      var mine = recs.filter(function (r) { return r.case === c.code; });
+      var visits = mine.filter(function (r) { return r.kind === "visit"; });
+      var members = local.roster || c.members;
+      var locked = c.answered > 0;
+      var selection = local.selection !== undefined ? local.selection : (c.members.find(function (m) { return m.selected; }) || null);
+      var html = '<p><a href="#" class="link">' + esc(T.back) + "</a></p><h2>" + esc(c.code) + "</h2><dl class=\"facts\">" +
+        "<dt>" + esc(T.household) + "</dt><dd>" + esc(c.household || "—") + "</dd>" +
+        (c.address ? "<dt>" + esc(T.address) + "</dt><dd>" + esc(c.address) + "</dd>" : "") +
+        "<dt>" + esc(T.disposition) + "</dt><dd>" + esc(label(c.disposition)) + (c.answered ? " · " + esc(fmt(T.answered, { n: c.answered })) : "") + "</dd></dl>";
+      html += '<form id="visit" class="card"><h3>' + esc(T.visit) + "</h3>" +
+        '<label for="v-at">' + esc(T.visited_at) + '</label><input id="v-at" name="visited_at" type="datetime-local" required value="' + now() + '">' +
+        '<label for="v-out">' + esc(T.outcome) + '</label><select id="v-out" name="outcome" required><option value=""></option>' +
+        bundle.outcomes.map(function (o) { return '<option value="' + esc(o.value) + '">' + esc(o.label) + "</option>"; }).join("") + "</select>" +
+        '<label for="v-note">' + esc(T.note) + '</label><input id="v-note" name="note" type="text" maxlength="255">' +
+        '<button class="button big" type="submit">' + esc(T.save_visit) + "</button></form>";
+      if (visits.length) {
+        html += "<h3>" + esc(T.visits) + '</h3><ul class="visits">' + visits.map(function (v) {
+          var b = v.body.visits[0];
+          return "<li>" + esc(localTime(b.visited_at)) + " · " + esc(label(b.outcome)) + ' <em class="' + v.state + '">' + esc(T["state_" + v.state]) + "</em></li>";
+        }).join("") + "</ul>";
+      }
+      html += '<form id="roster" class="card"><h3>' + esc(T.roster) + '</h3><p class="hint">' + esc(locked ? T.locked : T.roster_hint) + "</p>" +
+        '<p class="error" id="roster-error" role="alert" hidden></p><div id="members">' +
+        (members.length ? members : [null]).map(memberRow).join("") + "</div>";
+      if (!locked) html += '<button type="button" class="button secondary" id="add-member">' + esc(T.add_member) + "</button>" +
+        '<button class="button big" type="submit">' + esc(T.save_roster) + "</button>";
+      html += '<p class="selection" id="selection" aria-live="polite"></p></form>';
+      html += '<p><a class="button big" id="interview" href="' + esc(c.invitation) + '">' + esc(T.interview) + "</a></p>";
+      view.innerHTML = html;
+      document.title = c.code;
+      if (locked) view.querySelectorAll("#roster input, #roster select, #roster .remove").forEach(function (i) { i.disabled = true; });
+      showSelection(c, members, selection);
+      wireCase(c);
+    });
+  }
+
+  function showSelection(c, members, selection) {
+    var out = document.getElementById("selection");
+    if (selection === null || selection === undefined) { out.textContent = ""; return; }
+    if (selection === false) { out.textContent = T.nobody; return; }
+    var m = members[selection.line - 1] || {};
+    out.textContent = fmt(T.selected, { line: selection.line, k: selection.k || "", who: [m.name, m.sex === "male" ? T.male : T.female, m.age].filter(Boolean).join("，") });
+  }
+
+  function readRoster() {
+    var members = [], problem = "";
+    view.querySelectorAll("#members fieldset").forEach(function (fs) {
+      var sex = fs.querySelector("[name=sex]").value, age = fs.querySelector("[name=age]").value.trim(), name = fs.querySelector("[name=name]").value.trim();
+      if (!sex && !age && !name) return;
+      var line = members.length + 1;
+      if (!problem && !sex) problem = fmt(T.bad_sex, { line: line });
+      if (!problem && !(/^\d{1,3}$/.test(age) && Number(age) <= 120)) problem = fmt(T.bad_age, { line: line });
+      members.push({ sex: sex, age: Number(age), name: name });
+    });
+    if (!problem && !members.length) problem = T.need_member;
+    return { members: members, problem: problem };
+  }
+
+  function wireCase(c) {
+    document.getElementById("visit").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var f = e.target, id = S.uuid();
+      var at = new Date(f.visited_at.value);
+      S.enqueue({ client_id: id, group: group, session: true, kind: "visit", case: c.code, url: boot.visits,
+        body: { visits: [{ client_id: id, case: c.code, visited_at: at.toISOString(), outcome: f.outcome.value, note: f.note.value }] } })
+        .then(sync);
+    });
+    var add = document.getElementById("add-member");
+    if (add) add.addEventListener("click", function () {
+      var box = document.getElementById("members");
+      box.insertAdjacentHTML("beforeend", memberRow(null, box.children.length));
+      box.lastElementChild.querySelector("select").focus();
+    });
+    view.querySelectorAll("#members .remove").forEach(function (b) {
+      b.addEventListener("click", function () { b.closest("fieldset").remove(); });
+    });
+    document.getElementById("roster").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var got = readRoster(), err = document.getElementById("roster-error");
+      err.hidden = !got.problem; err.textContent = got.problem;
+      if (got.problem) return;
+      var selection = c.kish_u === null ? null : (kish(got.members, c.ages, c.kish_u) || false);
+      if (c.kish_u === null) say(T.no_grid, "waiting");
+      // Only the latest roster of a household is sent: an earlier unsent one is replaced.
+      S.all("outbox").then(function (recs) {
+        return Promise.all(recs.filter(function (r) { return r.kind === "roster" && r.case === c.code && r.state === "pending"; })
+          .map(function (r) { return S.del("outbox", r.client_id); }));
+      }).then(function () {
+        return localCase(c.code);
+      }).then(function (local) {
+        local.roster = got.members; local.selection = selection;
+        return S.put("kv", local);
+      }).then(function () {
+        return S.enqueue({ client_id: S.uuid(), group: group, session: true, kind: "roster", case: c.code,
+          url: boot.roster.replace("CASE", encodeURIComponent(c.code)), body: { members: got.members } });
+      }).then(sync);
+    });
+    document.getElementById("interview").addEventListener("click", function (e) {
+      // Answer sheets of this household wait behind its roster and visits in the outbox.
+      e.preventDefault();
+      var token = c.invitation.split("/").filter(Boolean).pop(), href = e.target.href;
+      S.put("kv", { key: "group:" + token, value: group }).then(function () { location.assign(href); });
+    });
+  }
+
+  window.addEventListener("hashchange", render);
+  window.addEventListener("suyang-synced", function () { showPending(); });
+  S.get("kv", "field-bundle").then(function (got) {
+    bundle = got ? got.value : null;
+    fetchedAt = got ? got.at : 0;
+    return render();
+  }).then(function () {
+    showPending();
+    if (!bundle && navigator.onLine) return prepare();
+    if (navigator.onLine) return sync();
+  });
+})();
