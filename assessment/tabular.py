@@ -77,7 +77,7 @@ def _xlsx_rows(data: bytes, sheet_names: Sequence[str]) -> tuple[str, list[tuple
         if chosen is None:
             raise _reject(
                 _("工作簿中没有名为“%(wanted)s”的工作表（现有：%(found)s）。")
-                % {"wanted": "”或“".join(sheet_names), "found": "、".join(names)}
+                % {"wanted": _("”或“").join(sheet_names), "found": _("、").join(names)}
             )
         rows = [
             (i, [_text_of(v) for v in values])
@@ -138,7 +138,7 @@ def columns_match(table: Table, aliases: Mapping[str, Sequence[str]], required: 
         raise ImportRejected(
             [
                 ImportProblem(
-                    table.header_row, f, _("缺少这一列（可用列名：%(names)s）。") % {"names": "、".join((f, *aliases[f]))}
+                    table.header_row, f, _("缺少这一列（可用列名：%(names)s）。") % {"names": _("、").join((f, *aliases[f]))}
                 )
                 for f in missing
             ]

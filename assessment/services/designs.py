@@ -138,12 +138,12 @@ def allocation_compute(
                 missing, extra = sorted(codes - set(fixed)), sorted(set(fixed) - codes)
                 raise FieldworkError(
                     _("指定数量须覆盖每一层且只含这些层：缺少 %(missing)s；多出 %(extra)s。")
-                    % {"missing": "、".join(missing) or "—", "extra": "、".join(extra) or "—"}
+                    % {"missing": _("、").join(missing) or "—", "extra": _("、").join(extra) or "—"}
                 )
             alloc = np.asarray([int(fixed[s.code]) for s in strata])
             bad = [s.code for s, n in zip(strata, alloc) if not 1 <= n <= s.units]
             if bad:
-                raise FieldworkError(_("层 %(codes)s 的指定数量须在 1 与该层单位数之间。") % {"codes": "、".join(bad)})
+                raise FieldworkError(_("层 %(codes)s 的指定数量须在 1 与该层单位数之间。") % {"codes": _("、").join(bad)})
             return alloc, {}
         if psu_total is None or psu_total < 1:
             raise FieldworkError(_("请给出抽取的单位总数。"))
