@@ -47,9 +47,11 @@ lint:
 	$(VENV)/bin/ruff check .
 	$(PY) -m mypy
 
+# The browser tests (tests/e2e) run once, in the PostgreSQL pass: they exercise the pages, not
+# the database, and on SQLite the live server shares the test's in-memory connection.
 test-sqlite:
-	@echo "== test suite on SQLite =="
-	env -u DATABASE_URL $(PY) -m pytest -q -n $(PYTEST_WORKERS)
+	@echo "== test suite on SQLite (browser tests: see the PostgreSQL pass) =="
+	env -u DATABASE_URL $(PY) -m pytest -q -n $(PYTEST_WORKERS) --ignore=tests/e2e
 
 test-postgres:
 	@echo "== test suite on PostgreSQL =="

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from questionnaires.invitations import is_token_shaped, token_hash
-from questionnaires.models import Invitation
+from questionnaires.invitations import invitation_find, invitation_is_live, is_token_shaped, token_hash
 
 
 class SettingsRateThrottle(SimpleRateThrottle):
@@ -25,10 +23,9 @@ class SettingsRateThrottle(SimpleRateThrottle):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
 
-def _live(token: str) -> bool:
-    return is_token_shaped(token) and Invitation.objects.filter(
-        token_hash=token_hash(token), revoked=False, expires_at__gt=timezone.now()
-    ).exists()
+def _live(request: Any, token: str) -> bool:
+    # Kept on the request: the view opening the same token then needs no second lookup.
+    return invitation_is_live(invitation_find(token, memo=request))
 
 
 class InvitationThrottle(SettingsRateThrottle):
@@ -37,7 +34,7 @@ class InvitationThrottle(SettingsRateThrottle):
     scope = "invitation"
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        if _live(str(view.kwargs.get("token", ""))):
+        if _live(request, str(view.kwargs.get("token", ""))):
             return None
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 

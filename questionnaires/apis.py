@@ -35,7 +35,6 @@ from questionnaires.models import (
     Invitation,
     PublishState,
     Response,
-    ResponseScore,
     ScoringKey,
 )
 from questionnaires.selectors import DEMOGRAPHICS, respondent_plan, respondent_state
@@ -48,7 +47,6 @@ from questionnaires.services import (
     key_publish,
     response_submit,
     responses_rescore,
-    responses_score_new,
     wave_key_select,
 )
 from questionnaires.xlsform import XLSFormError
@@ -57,9 +55,9 @@ from scoring.adapters import DataProblem
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _invitation(token: str) -> Invitation | ApiResponse:
+def _invitation(request: Request, token: str) -> Invitation | ApiResponse:
     try:
-        return invitation_open(token)
+        return invitation_open(token, memo=request)
     except InvitationInvalid as exc:
         gone = exc.reason in ("revoked", "expired")
         return ApiResponse(
@@ -84,7 +82,7 @@ class InvitationApi(APIView):
 
     @extend_schema(responses={200: PlanStepOutput(many=True)})
     def get(self, request: Request, token: str) -> ApiResponse:
-        found = _invitation(token)
+        found = _invitation(request, token)
         if isinstance(found, ApiResponse):
             return found
         steps = respondent_plan(found.case)
@@ -125,7 +123,7 @@ class SubmissionApi(APIView):
 
     @extend_schema(request=SubmissionInput, responses={201: SubmissionOutput, 200: SubmissionOutput})
     def post(self, request: Request, token: str) -> ApiResponse:
-        found = _invitation(token)
+        found = _invitation(request, token)
         if isinstance(found, ApiResponse):
             return found
         body = SubmissionInput(data=request.data)
@@ -150,7 +148,7 @@ class SubmissionApi(APIView):
                 )
             interviewer = request.user
         try:
-            response, created = response_submit(
+            stored = response_submit(
                 wave=found.wave,
                 version=step.version,
                 submission=Submission(
@@ -166,23 +164,18 @@ class SubmissionApi(APIView):
                 enumerator=interviewer,
                 context=context,
                 plan=plan,
+                key=step.key,
             )
         except SubmissionError as exc:
             conflict = set(exc.errors) & {"case", "client_id"}
             return ApiResponse({"errors": exc.errors}, status=409 if conflict else 400)
-        # Scoring runs after the answers are committed; a retry of a sheet whose first attempt was
-        # stored but not scored (the client timed out, the process died) scores it now.
-        scored = not created and ResponseScore.objects.filter(response=response).exists()
-        if not scored:
-            responses_score_new(response, key=step.key)
-            scored = ResponseScore.objects.filter(response=response).exists()
         return ApiResponse(
             {
-                "client_id": str(response.client_id),
-                "status": "stored" if created else "already_stored",
-                "scored": scored,
+                "client_id": str(stored.response.client_id),
+                "status": "stored" if stored.created else "already_stored",
+                "scored": stored.scored,
             },
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            status=status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK,
         )
 
 

@@ -5,6 +5,7 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -49,13 +50,35 @@ def invitation_create(*, case: Case, days: int | None = None, label: str = "") -
     return token
 
 
-def invitation_open(token: str) -> Invitation:
+def invitation_find(token: str, memo: Any = None) -> Invitation | None:
+    """Return the invitation TOKEN belongs to, live or not (None if none or malformed).
+
+    MEMO (the request, say) keeps the answer, so the throttle that checks a token and the view
+    that opens it read the database once.
+    """
+    found: dict[str, Invitation | None] = getattr(memo, "_suyang_invitations", None) or {}
+    if token in found:
+        return found[token]
+    invitation = None
+    if is_token_shaped(token):
+        invitation = (
+            Invitation.objects.select_related("case", "wave").filter(token_hash=token_hash(token)).first()
+        )
+    if memo is not None:
+        found[token] = invitation
+        memo._suyang_invitations = found
+    return invitation
+
+
+def invitation_is_live(invitation: Invitation | None) -> bool:
+    return invitation is not None and not invitation.revoked and invitation.expires_at > timezone.now()
+
+
+def invitation_open(token: str, memo: Any = None) -> Invitation:
     """Return the live invitation for TOKEN; raise InvitationInvalid otherwise."""
     if not is_token_shaped(token):
         raise InvitationInvalid("malformed")
-    invitation = (
-        Invitation.objects.select_related("case", "wave", "case__town").filter(token_hash=token_hash(token)).first()
-    )
+    invitation = invitation_find(token, memo)
     if invitation is None:
         raise InvitationInvalid("unknown")
     if invitation.revoked:
@@ -63,5 +86,7 @@ def invitation_open(token: str) -> Invitation:
     if invitation.expires_at <= timezone.now():
         raise InvitationInvalid("expired")
     if invitation.first_opened_at is None:
-        Invitation.objects.filter(pk=invitation.pk, first_opened_at__isnull=True).update(first_opened_at=timezone.now())
+        now = timezone.now()
+        Invitation.objects.filter(pk=invitation.pk, first_opened_at__isnull=True).update(first_opened_at=now)
+        invitation.first_opened_at = now
     return invitation

@@ -2,6 +2,7 @@
 as XLSForm, the API's lists, and the item analysis of a wave."""
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from assessment.models import Case, Wave, WaveInstrument
 from questionnaires import expressions
@@ -61,7 +62,7 @@ class PlanStep:
     version: InstrumentVersion
     status: str  # done | todo | not_eligible | waiting (needs demographics first)
     eligibility: str = ""  # the wave's rule over the demographics answers ("" = everyone)
-    key: ScoringKey | None = None  # the wave's official key, if one was chosen
+    key: ScoringKey | None = None  # the key this questionnaire is scored under (`respondent_state`)
 
     @property
     def code(self) -> str:
@@ -86,11 +87,6 @@ def respondent_plan(case: Case) -> list[PlanStep]:
 
 def respondent_state(case: Case) -> tuple[list[PlanStep], dict[str, Any]]:
     """Return CASE's plan and its demographics answers ({} before they are in), in two queries."""
-    fielded = list(
-        WaveInstrument.objects.filter(wave_id=case.wave_id)
-        .select_related("instrument_version__instrument", "scoring_key__instrument_version__instrument")
-        .order_by("order")
-    )
     answered: set[int] = set()
     demographics: dict[str, Any] = {}
     latest = None
@@ -100,11 +96,69 @@ def respondent_state(case: Case) -> tuple[list[PlanStep], dict[str, Any]]:
         answered.add(version_id)
         if code == DEMOGRAPHICS and (latest is None or received > latest):
             demographics, latest = dict(answers or {}), received
+    return _statuses(fielded_steps(case.wave_id), answered, demographics), demographics
+
+
+# wave id -> (what the wave's fielded rows looked like, their plan steps); see fielded_steps
+_FIELDED: OrderedDict[int, tuple[tuple[Any, ...], list[PlanStep]]] = OrderedDict()
+_FIELDED_WAVES = 32
+
+
+def fielded_steps(wave_id: int) -> list[PlanStep]:
+    """Return the wave's questionnaires in order as plan steps ("todo"), each with its key.
+
+    The key is the wave's official key, failing that the version's latest published key.
+    Every call reads the wave's fielded rows (ids, states, publication times, rules: one
+    light query); when they are as last time and everything is published (immutable), the
+    steps built then are reused rather than loading the versions and keys again.
+    """
+    latest_key = (
+        ScoringKey.objects.filter(instrument_version=OuterRef("instrument_version"), status=PublishState.PUBLISHED)
+        .order_by("-version")
+        .values("pk")[:1]
+    )
+    rows = tuple(
+        WaveInstrument.objects.filter(wave_id=wave_id)
+        .annotate(latest_key_id=Subquery(latest_key))
+        .order_by("order")
+        .values_list(
+            "pk", "instrument_version_id", "instrument_version__status", "instrument_version__published_at",
+            "scoring_key_id", "scoring_key__status", "scoring_key__published_at", "eligibility", "latest_key_id",
+        )
+    )
+    cached = _FIELDED.get(wave_id)
+    if cached is not None and cached[0] == rows:
+        _FIELDED.move_to_end(wave_id)
+        return cached[1]
+    fielded = (
+        WaveInstrument.objects.filter(pk__in=[row[0] for row in rows])
+        .select_related("instrument_version__instrument", "scoring_key__instrument_version__instrument")
+        # The uploaded XLSForm and key files are tens of kilobytes each: not needed for a plan.
+        .defer("instrument_version__source", "scoring_key__source", "scoring_key__instrument_version__source")
+        .order_by("order")
+    )
+    fallback = {row[0]: row[8] for row in rows}
     steps = [
-        PlanStep(version=wi.instrument_version, status="todo", eligibility=wi.eligibility, key=wi.scoring_key)
+        PlanStep(version=wi.instrument_version, status="todo", eligibility=wi.eligibility,
+                 key=wi.scoring_key or _latest_key(fallback.get(wi.pk)))
         for wi in fielded
     ]
-    return _statuses(steps, answered, demographics), demographics
+    immutable = all(
+        row[2] == PublishState.PUBLISHED and (row[4] is None or row[5] == PublishState.PUBLISHED) for row in rows
+    )
+    if immutable and len(steps) == len(rows):
+        _FIELDED[wave_id] = (rows, steps)
+        while len(_FIELDED) > _FIELDED_WAVES:
+            _FIELDED.popitem(last=False)
+    return steps
+
+
+def _latest_key(key_id: int | None) -> ScoringKey | None:
+    if key_id is None:
+        return None  # not a scored questionnaire (demographics)
+    return ScoringKey.objects.select_related("instrument_version__instrument").defer(
+        "source", "instrument_version__source"
+    ).get(pk=key_id)
 
 
 def plan_after(plan: list[PlanStep], version: InstrumentVersion, answers: Mapping[str, Any]) -> list[PlanStep]:

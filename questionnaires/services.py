@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
@@ -465,6 +465,15 @@ def payload_hash(version: InstrumentVersion, answers: Mapping[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+class Stored(NamedTuple):
+    """What `response_submit` did: the stored response, whether this call created it, and
+    whether it is scored under the key it was given (False when no key was given)."""
+
+    response: Response
+    created: bool
+    scored: bool
+
+
 def response_submit(
     *,
     wave: Wave,
@@ -476,27 +485,35 @@ def response_submit(
     enumerator: AbstractBaseUser | None = None,
     context: Mapping[str, Any] | None = None,
     plan: list[PlanStep] | None = None,
-) -> tuple[Response, bool]:
-    """Store a submission once; return (response, created).
+    key: ScoringKey | None = None,
+) -> Stored:
+    """Store a submission once, score it under KEY if given, and say what was done.
 
-    PLAN, when given, is the case's plan as read just before (`respondent_state`); it saves
-    reading it again to update the case's disposition.
+    PLAN, when given, is the case's plan as read just before (`respondent_state`): a
+    questionnaire it shows as not yet done is stored without first looking for an earlier copy
+    (the unique client id and the one-sheet-per-case constraint still catch a concurrent
+    retry), and the case's disposition is updated from it without reading it again.
 
     A retry with the same client id returns the stored response (created False) if the
-    answers are the same, and refuses it if they differ.  The response is committed before
-    this returns, so an acknowledged submission survives a crash.
+    answers are the same, and refuses it if they differ; a retry of a response that was
+    stored but not scored is scored now.  The response, the case's disposition and the score
+    are committed together before this returns, so an acknowledged submission survives a
+    crash; a scoring failure is logged and leaves the response stored, unscored (the next
+    `responses_score` run over the key picks it up).
     """
-    existing = Response.objects.filter(client_id=submission.client_id).first()
     cleaned = validate_answers(compiled_form(version), submission.answers, context=context)
     digest = payload_hash(version, cleaned)
-    if existing is not None:
-        return _same_submission(existing, digest, case), False
-    if case is not None:
-        other = Response.objects.filter(case=case, instrument_version=version).first()
-        if other is not None and other.client_id == submission.client_id:
-            return _same_submission(other, digest, case), False  # a concurrent retry stored it meanwhile
-        if other is not None:
-            raise SubmissionError({"case": "this questionnaire has already been submitted for this household"})
+    step = next((s for s in plan if s.version.pk == version.pk), None) if plan is not None else None
+    if step is None or step.status == "done":
+        existing = Response.objects.filter(client_id=submission.client_id).first()
+        if existing is not None:
+            return _retry(_same_submission(existing, digest, case), key)
+        if case is not None:
+            other = Response.objects.filter(case=case, instrument_version=version).first()
+            if other is not None and other.client_id == submission.client_id:
+                return _retry(_same_submission(other, digest, case), key)  # a concurrent retry stored it meanwhile
+            if other is not None:
+                raise SubmissionError({"case": "this questionnaire has already been submitted for this household"})
     started = submission.started_at
     submitted = submission.submitted_at or timezone.now()
     duration = int((submitted - started).total_seconds()) if started and submitted > started else None
@@ -521,13 +538,37 @@ def response_submit(
             )
             if case is not None:
                 case_disposition_update(case, plan=plan_after(plan, version, cleaned) if plan is not None else None)
+            scored = key is not None and _score_fresh(response, key)
     except IntegrityError:
-        # A concurrent retry of the same submission won the race.
+        # A concurrent retry of the same submission won the race, or another sheet of the
+        # same questionnaire for this household did.
         existing = Response.objects.filter(client_id=submission.client_id).first()
         if existing is None:
             raise SubmissionError({"case": "this questionnaire has already been submitted for this household"}) from None
-        return _same_submission(existing, digest, case), False
-    return response, True
+        return _retry(_same_submission(existing, digest, case), key)
+    return Stored(response, True, scored)
+
+
+def _score_fresh(response: Response, key: ScoringKey) -> bool:
+    """Score a response just created in this transaction; False (logged) if scoring fails."""
+    if key.instrument_version_id != response.instrument_version_id:
+        return False
+    try:
+        with transaction.atomic():  # a savepoint: a failure here keeps the response
+            _scores_create(key, [response])
+    except Exception:
+        logger.exception("scoring response %s under key %s failed", response.pk, key.pk)
+        return False
+    return True
+
+
+def _retry(response: Response, key: ScoringKey | None) -> Stored:
+    """Answer a retry of a stored response, scoring it now if the first attempt did not."""
+    if key is None:
+        return Stored(response, False, False)
+    if not ResponseScore.objects.filter(response=response, key=key).exists():
+        responses_score_new(response, key=key)
+    return Stored(response, False, ResponseScore.objects.filter(response=response, key=key).exists())
 
 
 def case_disposition_update(case: Case, plan: list[PlanStep] | None = None) -> None:
@@ -566,6 +607,12 @@ def responses_score(*, key: ScoringKey, responses: Iterable[Response] | None = N
     todo = [r for r in todo if r.pk not in done]
     if not todo:
         return 0
+    _scores_create(key, todo)
+    return len(todo)
+
+
+def _scores_create(key: ScoringKey, todo: list[Response]) -> None:
+    """Score TODO (responses of the key's instrument version, not yet scored under it)."""
     compiled = key_compile(key)
     rows = [r.answers for r in todo]
     result = key_math.score(compiled.arrays, key_math.encode_answers(compiled.arrays, rows))
@@ -589,7 +636,6 @@ def responses_score(*, key: ScoringKey, responses: Iterable[Response] | None = N
         )
         for i, r in enumerate(todo)
     )
-    return len(todo)
 
 
 def groups_classify(key: ScoringKey, rows: list[Mapping[str, Any]]) -> list[list[str]]:

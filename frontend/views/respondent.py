@@ -23,8 +23,8 @@ from frontend.selectors import respondent_boot
 from questionnaires.forms import SubmissionError, compiled_form
 from questionnaires.invitations import InvitationInvalid, invitation_open
 from questionnaires.models import Item
-from questionnaires.selectors import DEMOGRAPHICS, case_answers, next_step, respondent_plan
-from questionnaires.services import Submission, response_submit, responses_score_new
+from questionnaires.selectors import DEMOGRAPHICS, next_step, plan_after, respondent_plan, respondent_state
+from questionnaires.services import Submission, response_submit
 
 PRECACHE_HEADER = "X-Suyang-Precache"
 
@@ -158,7 +158,7 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     case = found.case
-    plan = respondent_plan(case)
+    plan, demographics = respondent_state(case)
     step = next((s for s in plan if s.code == code), None)
     if step is None:
         raise Http404(_("这份问卷不属于本次调查。"))
@@ -172,7 +172,7 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
     if step.status == "waiting" and not kept_ahead:
         return redirect("questionnaire", token=token, code=DEMOGRAPHICS)
     form = compiled_form(step.version)
-    context_values = case_answers(case, DEMOGRAPHICS) if code != DEMOGRAPHICS else {}
+    context_values = demographics if code != DEMOGRAPHICS else {}
     errors: dict[str, str] = {}
     raw: dict[str, Any] = {}
     status = 200
@@ -187,16 +187,15 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
             started = parse_datetime(request.POST.get("started_at", "") or "")
             submission = Submission(client_id=client_id, answers=raw, language=get_language() or "zh-hans", started_at=started)
             try:
-                response, _created = response_submit(
+                stored = response_submit(
                     wave=found.wave, version=step.version, submission=submission, case=case,
-                    invitation=found, context=context_values,
+                    invitation=found, context=context_values, plan=plan, key=step.key,
                 )
             except SubmissionError as exc:
                 errors = _respondent_errors(form, exc.errors, (get_language() or "").startswith("en"))
                 status = 400
             else:
-                responses_score_new(response)
-                following = next_step(respondent_plan(case))
+                following = next_step(plan_after(plan, step.version, stored.response.answers))
                 if following is None:
                     return redirect("invitation", token=token)
                 return redirect("questionnaire", token=token, code=following.code)

@@ -6,15 +6,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from assessment.models import Case, Disposition
 from questionnaires import services
-from questionnaires.forms import SubmissionError
-from questionnaires.models import Response
+from questionnaires.forms import SubmissionError, compiled_form
+from questionnaires.models import Response, ResponseScore
+from questionnaires.selectors import key_compile, respondent_state
 from questionnaires.services import Submission, payload_hash, response_submit
 from tests.questionnaires.builders import ADULT_FARMER, FieldedCase, correct_answers, sampled_case
 
 CLIENT_ID = uuid.UUID("6f1c2a4e-0b7d-4c55-9a57-3f2d8e9b1c01")
+CLIENT_ID_2 = uuid.UUID("0b9e4d1c-7a2f-4e8b-8c3d-5f6a7b8c9d02")
 
 
 def stored_in(fielded: FieldedCase) -> Any:
@@ -25,12 +29,13 @@ def stored_in(fielded: FieldedCase) -> Any:
 def submit(fielded: FieldedCase, answers: dict[str, Any], client_id: uuid.UUID = CLIENT_ID, **kwargs: Any) -> Any:
     submission_fields = {k: kwargs.pop(k) for k in ("language", "started_at", "submitted_at") if k in kwargs}
     kwargs.setdefault("case", fielded.case)
-    return response_submit(
+    stored = response_submit(
         wave=fielded.wave,
         version=fielded.versions["demographics"],
         submission=Submission(client_id=client_id, answers=answers, **submission_fields),
         **kwargs,
     )
+    return stored.response, stored.created
 
 
 def test_first_submission_is_stored_cleaned(fielded: FieldedCase) -> None:
@@ -181,3 +186,78 @@ def test_concurrent_submission_from_another_device_is_refused(
         submit(fielded, ADULT_FARMER)
     assert set(caught.value.errors) == {"case"}
     assert stored_in(fielded).count() == 1
+
+
+# --- with the case's plan and key, as the submission API and the respondent pages call it ----
+
+
+def science(fielded: FieldedCase, client_id: uuid.UUID, plan: Any = None) -> services.Stored:
+    """Submit the science sheet with PLAN (default: the plan read now), as the API does."""
+    current, demographics = respondent_state(fielded.case)
+    plan = current if plan is None else plan
+    step = next(s for s in plan if s.code == "science_literacy")
+    answers = correct_answers(fielded.key("science_literacy"))
+    return response_submit(
+        wave=fielded.wave, version=step.version, case=fielded.case, context=demographics, key=step.key,
+        submission=Submission(client_id=client_id, answers=answers), plan=plan,
+    )
+
+
+def test_with_the_plan_and_key_the_sheet_is_stored_and_scored_in_one_commit(fielded: FieldedCase) -> None:
+    submit(fielded, ADULT_FARMER)
+    plan, _ = respondent_state(fielded.case)
+    step = next(s for s in plan if s.code == "science_literacy")
+    assert step.key is not None
+    # A serving process has the published form and key compiled already.
+    compiled_form(step.version)
+    services.groups_classify(step.key, [{}])
+    key_compile(step.key)
+    answers = correct_answers(fielded.key("science_literacy"))
+    with CaptureQueriesContext(connection) as queries:
+        stored = response_submit(
+            wave=fielded.wave, version=step.version, case=fielded.case, context=ADULT_FARMER, key=step.key,
+            submission=Submission(client_id=CLIENT_ID_2, answers=answers), plan=plan,
+        )
+    # No lookups before the insert: the response and its score (in a savepoint) are written in
+    # one transaction; the case stays partial (health literacy is still due), so no update.
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert statements.count("SELECT") == 0, queries.captured_queries
+    assert statements.count("INSERT") == 2 and statements.count("UPDATE") == 0, queries.captured_queries
+    assert (stored.created, stored.scored) == (True, True)
+    score = ResponseScore.objects.get(response=stored.response)
+    assert score.key == fielded.key("science_literacy")
+    assert score.total_points == score.max_points
+    assert Case.objects.get(pk=fielded.case.pk).disposition == Disposition.PARTIAL  # health literacy still due
+
+
+def test_a_retry_read_with_a_stale_plan_returns_the_stored_sheet(fielded: FieldedCase) -> None:
+    submit(fielded, ADULT_FARMER)
+    stale, _ = respondent_state(fielded.case)  # read before the first attempt was stored
+    first = science(fielded, CLIENT_ID_2)
+    again = science(fielded, CLIENT_ID_2, plan=stale)
+    assert (again.response.pk, again.created, again.scored) == (first.response.pk, False, True)
+    with pytest.raises(SubmissionError) as caught:
+        science(fielded, uuid.uuid4(), plan=stale)  # another device, same household
+    assert set(caught.value.errors) == {"case"}
+    assert stored_in(fielded).count() == 2
+    assert ResponseScore.objects.filter(response__wave=fielded.wave).count() == 1
+
+
+def test_a_scoring_failure_keeps_the_response_and_a_retry_scores_it(
+    fielded: FieldedCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit(fielded, ADULT_FARMER)
+    real = services._scores_create
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the scoring code has a bug")
+
+    monkeypatch.setattr(services, "_scores_create", broken)
+    first = science(fielded, CLIENT_ID_2)
+    assert (first.created, first.scored) == (True, False)
+    assert Response.objects.filter(pk=first.response.pk).exists()
+    assert Case.objects.get(pk=fielded.case.pk).disposition == Disposition.PARTIAL
+    monkeypatch.setattr(services, "_scores_create", real)
+    again = science(fielded, CLIENT_ID_2)
+    assert (again.response.pk, again.created, again.scored) == (first.response.pk, False, True)
+    assert ResponseScore.objects.filter(response=first.response).count() == 1
