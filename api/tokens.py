@@ -10,11 +10,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.models import ApiToken
+from assessment import access
 from assessment.models import AuditEvent
 
 
 def token_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _county_of(user: AbstractBaseUser) -> int | None:
+    """The county of a token's holder (their staff profile's), for the audit log."""
+    profile = access.profile_of(user)
+    return profile.county_id if profile is not None else None
 
 
 @transaction.atomic
@@ -29,7 +36,7 @@ def api_token_issue(
     )
     AuditEvent.objects.create(
         actor=actor, action="api_token.issue", object_type="ApiToken", object_id=str(token.pk),
-        summary=f"{user} · {name} ({token.prefix}…)",
+        summary=f"{user} · {name} ({token.prefix}…)", county_id=_county_of(user),
     )
     return token, key
 
@@ -42,7 +49,7 @@ def api_token_revoke(*, token: ApiToken, actor: AbstractBaseUser | None = None) 
         token.save(update_fields=["revoked_at"])
         AuditEvent.objects.create(
             actor=actor, action="api_token.revoke", object_type="ApiToken", object_id=str(token.pk),
-            summary=f"{token.user} · {token.name} ({token.prefix}…)",
+            summary=f"{token.user} · {token.name} ({token.prefix}…)", county_id=_county_of(token.user),
         )
     return token
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from assessment.models import Case, County, Role, StaffProfile, Town, Wave
+from assessment.models import AuditEvent, Case, County, Role, StaffProfile, Town, Wave
 from questionnaires.models import Response
 
 UserLike = AbstractBaseUser | AnonymousUser
@@ -208,5 +208,13 @@ def estimate_towns(user: UserLike, wave: Wave) -> QuerySet[Town] | None:
 
 
 def can_read_audit(user: UserLike) -> bool:
-    """The audit log is the admins' (read-only, their county's actors and the system's)."""
+    """The audit log is the admins' (read-only; see `audit_in_scope`)."""
     return is_admin(user)
+
+
+def audit_in_scope(user: UserLike, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """EVENTS an admin may read: their county's and those of what all counties share."""
+    profile = profile_of(user)
+    if profile is None or profile.role != Role.ADMIN:
+        return events.none()
+    return events.filter(Q(county_id=profile.county_id) | Q(county__isnull=True))

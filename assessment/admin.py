@@ -111,9 +111,9 @@ class StaffProfileAdmin(admin.ModelAdmin):
 
 @admin.register(models.AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "action", "object_type", "object_id", "summary"]
-    list_filter = ["action"]
-    readonly_fields = ["at", "actor", "action", "object_type", "object_id", "summary", "details"]
+    list_display = ["at", "actor", "county", "action", "object_type", "object_id", "summary"]
+    list_filter = ["action", "county"]
+    readonly_fields = ["at", "actor", "county", "action", "object_type", "object_id", "summary", "details"]
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False

@@ -114,15 +114,20 @@ class ReviewDecisionListApi(APIView):
 class AuditEventOutput(serializers.ModelSerializer):
     action = serializers.CharField(help_text="what was done, e.g. key.publish, weights.compute, report.download")
     actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
+    county = serializers.CharField(
+        source="county.code", default=None, allow_null=True,
+        help_text="the county whose data it concerns; null for the shared question banks and keys",
+    )
     details = serializers.JSONField()
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "at", "actor", "action", "object_type", "object_id", "summary", "details"]
+        fields = ["id", "at", "actor", "action", "object_type", "object_id", "county", "summary", "details"]
 
 
 class AuditEventListApi(APIView):
-    """The audit log, newest first (admins; filters: action, actor, object_type, object_id, since, until)."""
+    """The audit log, newest first: an admin reads their county's events and those of the shared
+    question banks and keys (filters: action, actor, object_type, object_id, since, until)."""
 
     class Query(serializers.Serializer):
         action = serializers.CharField(required=False, max_length=64, help_text="exact action, or a prefix ending in '.' (e.g. 'key.')")
@@ -137,7 +142,7 @@ class AuditEventListApi(APIView):
         if not access.can_read_audit(request.user):
             raise PermissionDenied("only admins see the audit log")
         params = query_of(request, self.Query)
-        rows = AuditEvent.objects.select_related("actor")
+        rows = access.audit_in_scope(request.user, AuditEvent.objects.select_related("actor", "county"))
         action = params.pop("action", "")
         if action:
             rows = rows.filter(action__startswith=action) if action.endswith(".") else rows.filter(action=action)

@@ -67,7 +67,7 @@ def wave_contacts_purge(
         households.update(address="", head_name="")
         actor = user if user is not None and user.is_authenticated else None
         AuditEvent.objects.create(
-            actor=actor, action="contacts.purge", object_type="Wave", object_id=str(wave.pk),
+            actor=actor, action="contacts.purge", object_type="Wave", object_id=str(wave.pk), county_id=wave.county_id,
             summary=f"contact details of closed wave {wave.code} deleted", details=asdict(found),
         )
     return found

@@ -238,6 +238,7 @@ def weight_set_compute(
         action="weights.compute",
         object_type="WeightSet",
         object_id=str(weight_set.pk),
+        county_id=wave.county_id,
         summary=f"{wave.code} {instrument_code} v{weight_set.version}: {table.n} respondents",
         details=weight_set.diagnostics,
     )

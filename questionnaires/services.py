@@ -404,6 +404,7 @@ def responses_rescore(
         action="responses.rescore",
         object_type="ScoringKey",
         object_id=str(key.pk),
+        county_id=wave.county_id if wave is not None else None,
         summary=f"{scored} responses scored under {key.label}" + (f" (wave {wave.code})" if wave else ""),
         details={"key": key.label, "wave": wave.code if wave else None, "scored": scored},
     )
@@ -438,6 +439,7 @@ def wave_key_select(
         action="key.select",
         object_type="WaveInstrument",
         object_id=str(fielded.pk),
+        county_id=wave.county_id,
         summary=f"wave {wave.code} {instrument_code}: official key {previous.label if previous else 'none'} → {key.label}",
         details={"wave": wave.code, "instrument": instrument_code, "from": previous.label if previous else None,
                  "to": key.label, "scored": scored},

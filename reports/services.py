@@ -136,7 +136,7 @@ def report_file(
         scope = f"-{town.code if town else group}" if (town or group) else ""
         report.file.save(f"{wave.code}-{kind}{scope}-{digest[:12]}.{fmt}", ContentFile(content), save=True)
         AuditEvent.objects.create(
-            actor=actor, action="report.generate", object_type="Report", object_id=str(report.pk),
+            actor=actor, action="report.generate", object_type="Report", object_id=str(report.pk), county_id=wave.county_id,
             summary=f"{kind} report {wave.code}{scope} ({fmt})", details={"data_hash": digest},
         )
     return report
@@ -181,7 +181,7 @@ def report_batch_start(*, wave: Wave, user: UserLike = None, background: bool = 
         wave=wave, status=JobStatus.QUEUED, total=len(batch_entries(wave)), data_hash=digest, created_by=_actor(user)
     )
     AuditEvent.objects.create(
-        actor=_actor(user), action="report.batch", object_type="ReportBatch", object_id=str(batch.pk),
+        actor=_actor(user), action="report.batch", object_type="ReportBatch", object_id=str(batch.pk), county_id=wave.county_id,
         summary=f"all reports of {wave.code}", details={"data_hash": digest, "reports": batch.total},
     )
     if background:

@@ -26,6 +26,12 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64)
     summary = models.CharField(max_length=255)
     details = models.JSONField(default=dict, blank=True)
+    # The county whose data the action concerns; empty for what all counties share (the
+    # question banks and their keys) and for accounts without one.  Admins read their
+    # county's events and the shared ones.
+    county = models.ForeignKey(
+        "assessment.County", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("县")
+    )
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -44,3 +50,12 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("audit events are append-only")
+
+
+def county_of_wave(wave_id: int | None) -> int | None:
+    """Return the county id of a wave (for an audit event that knows only the wave's id)."""
+    from assessment.models.waves import Wave
+
+    if wave_id is None:
+        return None
+    return Wave.objects.filter(pk=wave_id).values_list("county_id", flat=True).first()

@@ -47,6 +47,7 @@ from assessment.models import (
     Visit,
     Wave,
 )
+from assessment.models.audit import county_of_wave
 from assessment.precision import cases_to_issue, completes_for_cv, design_effect_cluster
 from assessment.sampling import allocate_proportional, kish_select, pps_systematic, systematic
 
@@ -208,6 +209,7 @@ def sample_design_create(
     )
     AuditEvent.objects.create(
         actor=_user(user), action="design.create", object_type="SampleDesign", object_id=str(design.pk),
+        county_id=wave.county_id,
         summary=f"{wave.code} {design.name}: {design.psu_total} PSUs × {households_per_psu} households"[:255],
         details={"allocation": allocation, "strata": {s.code: int(n) for s, n in zip(strata, alloc)}, **derived},
     )
@@ -275,6 +277,7 @@ def wave_draw_sample(*, design: SampleDesign, seed: int | None = None, user: Abs
     Case.objects.bulk_create(cases, batch_size=1000)
     AuditEvent.objects.create(
         actor=_user(user), action="sample.draw", object_type="SampleDraw", object_id=str(draw.pk),
+        county_id=design.wave.county_id,
         summary=f"{design.wave.code} {design.name}: seed {seed}, {len(sampled)} PSUs, {len(cases)} cases"[:255],
         details={"seed": seed, "psus": len(sampled), "cases": len(cases)},
     )
@@ -332,6 +335,7 @@ def households_draw(*, draw: SampleDraw, user: AbstractBaseUser | None = None) -
     if cases:
         AuditEvent.objects.create(
             actor=_user(user), action="sample.households", object_type="SampleDraw", object_id=str(draw.pk),
+            county_id=design.wave.county_id,
             summary=f"{design.wave.code} {design.name}: {len(cases)} cases drawn from new listings"[:255],
             details={"cases": len(cases)},
         )
@@ -394,6 +398,7 @@ def household_roster_record(
     case.save(update_fields=fields)
     AuditEvent.objects.create(
         actor=_user(user), action="case.roster", object_type="Case", object_id=str(case.pk),
+        county_id=county_of_wave(case.wave_id),
         summary=f"{case.code}: {len(members)} members, {sum(eligible)} eligible"[:255],
         details={"members": len(members), "eligible": sum(eligible), "selected_line": selected.line if selected else None},
     )

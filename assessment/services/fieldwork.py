@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from assessment import access
 from assessment.errors import FieldworkError
 from assessment.models import Assignment, AuditEvent, Case, Disposition, Visit
+from assessment.models.audit import county_of_wave
 from questionnaires.invitations import invitation_create
 from questionnaires.models import Invitation
 
@@ -46,6 +47,7 @@ def cases_assign(*, cases: Iterable[Case], enumerator: AbstractBaseUser, user: A
         c.assigned_to = enumerator
     AuditEvent.objects.create(
         actor=user, action="cases.assign", object_type="User", object_id=str(enumerator.pk),
+        county_id=county_of_wave(moved[0].wave_id),
         summary=f"{len(moved)} cases to {enumerator}"[:255],
         details={"cases": [c.code for c in moved][:500], "count": len(moved)},
     )
@@ -102,6 +104,7 @@ def visit_record(
     if disposition != case.disposition:
         AuditEvent.objects.create(
             actor=user, action="case.disposition", object_type="Case", object_id=str(case.pk),
+            county_id=county_of_wave(case.wave_id),
             summary=f"{case.code}: {case.disposition} → {disposition}",
             details={"from": case.disposition, "to": disposition, "visit": str(client_id)},
         )
@@ -163,6 +166,7 @@ def invitations_issue(*, cases: Iterable[Case], user: AbstractBaseUser | None = 
         actor: Any = user if user is not None and user.is_authenticated else None
         AuditEvent.objects.create(
             actor=actor, action="invitations.issue", object_type="Wave", object_id=str(todo[0].wave_id),
+            county_id=county_of_wave(todo[0].wave_id),
             summary=f"{created} invitations issued"[:255], details={"cases": [c.code for c in todo if c.pk in live][:500]},
         )
     return live

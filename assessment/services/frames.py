@@ -149,7 +149,7 @@ def frame_import(
     units = _frame_units(table, county, frame)  # raising here rolls the frame back too
     FrameUnit.objects.bulk_create(units, batch_size=1000)
     AuditEvent.objects.create(
-        actor=_user(user), action="frame.import", object_type="Frame", object_id=str(frame.pk),
+        actor=_user(user), action="frame.import", object_type="Frame", object_id=str(frame.pk), county_id=frame.county_id,
         summary=f"{frame.name}: {len(units)} units from {filename}"[:255],
         details={"units": len(units), "measure_of_size": sum(u.measure_of_size for u in units), "sheet": table.sheet},
     )
@@ -215,7 +215,7 @@ def households_import(
         raise ImportRejected(problems)
     Household.objects.bulk_create(rows, batch_size=1000)
     AuditEvent.objects.create(
-        actor=_user(user), action="households.import", object_type="Frame", object_id=str(frame.pk),
+        actor=_user(user), action="households.import", object_type="Frame", object_id=str(frame.pk), county_id=frame.county_id,
         summary=f"{frame.name}: {len(rows)} households from {filename}"[:255],
         details={"households": len(rows), "units": len({h.unit.code for h in rows}), "sheet": table.sheet},
     )

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from assessment import access, quality
 from assessment.errors import FieldworkError
 from assessment.models import AuditEvent, Case, Wave
+from assessment.models.audit import county_of_wave
 from questionnaires.models import Item, Response, ResponseScore, ReviewDecision, ScoringKey
 from scoring.adapters import DEMOGRAPHICS, DataProblem, wave_key
 
@@ -177,7 +178,7 @@ def responses_flag(*, wave: Wave, user: AbstractBaseUser | None = None) -> dict[
     counts = Counter(f["code"] for fs in found.values() for f in fs)
     AuditEvent.objects.create(
         actor=user if user is not None and user.is_authenticated else None,
-        action="responses.flag", object_type="Wave", object_id=str(wave.pk),
+        action="responses.flag", object_type="Wave", object_id=str(wave.pk), county_id=wave.county_id,
         summary=f"{wave.code}: {len(found)} responses flagged, {len(changed)} changed"[:255],
         details={"flags": dict(counts), "changed": len(changed)},
     )
@@ -215,6 +216,7 @@ def response_review(*, response: Response, decision: str, reason: str, user: Abs
         r.save(update_fields=["review"])
         AuditEvent.objects.create(
             actor=user, action="response.review", object_type="Response", object_id=str(r.pk),
+            county_id=county_of_wave(r.wave_id),
             summary=f"{decision}: {reason}"[:255],
             details={"decision": decision, "reason": reason, "flags": r.flags, "with": response.pk if r is not response else None},
         )

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from api.tokens import api_token_issue
 from assessment.models import (
+    AuditEvent,
     Case,
     County,
     Frame,
@@ -135,6 +136,9 @@ def world_build(county_id: int) -> World:
     w.own["batch"] = _batch(wave)
     # A batch of the current data still running: starting one returns it instead of building all reports.
     ReportBatch.objects.create(wave=wave, status=JobStatus.RUNNING, total=1, data_hash=data_fingerprint(wave))
+    # Something done in the other county, which this county's admin must not read in the audit log.
+    AuditEvent.objects.create(action="frame.import", object_type="Frame", object_id="0",
+                              summary="the neighbouring county's frame", county_id=other_wave.county_id)
     token_user = User.objects.get(username=USERNAMES[TOKEN_USER])
     _token, w.token = api_token_issue(user=token_user, name="scope matrix")
     return w

@@ -157,3 +157,27 @@ def test_downloading_from_the_officials_page_is_audited(world: World) -> None:
     admin.force_login(user("admin"))
     assert admin.get(f"/reports/batches/{world.own['batch'].pk}/download/").status_code == 200
     assert only_event("report.batch_download", object_id=str(world.own["batch"].pk)).actor == user("admin")
+
+
+def test_an_admin_reads_their_own_countys_events_and_the_shared_ones(world: World) -> None:
+    """The log is kept per county: a neighbouring county's admin sees none of this county's events."""
+    supervisor = user("supervisor_yushan")
+    target = Response.objects.filter(case__town=world.town_a, review="none").order_by("pk").first()
+    client_of(supervisor).post(f"/api/v1/responses/{target.pk}/review/", {"decision": "approved", "reason": "核对"}, format="json")
+    event = only_event("response.review", object_id=str(target.pk))
+    assert event.county_id == world.wave.county_id
+    version = mini_import(publish=False)  # the question banks are shared by every county
+    assert client_of(user("admin")).post(f"/api/v1/instrument-versions/{version.pk}/publish/").status_code == 200
+    assert only_event("instrument.publish", object_id=str(version.pk)).county_id is None
+
+    own = client_of(user("admin")).get("/api/v1/audit-events/", {"action": "response.review"}).json()
+    assert [(e["object_id"], e["county"]) for e in own["results"]] == [(str(target.pk), world.wave.county.code)]
+    neighbour = get_user_model().objects.create_user("neighbour_admin")
+    StaffProfile.objects.create(user=neighbour, role=Role.ADMIN, county=world.other_wave.county)
+    theirs = client_of(neighbour)
+    assert theirs.get("/api/v1/audit-events/", {"action": "response.review"}).json()["count"] == 0
+    assert theirs.get("/api/v1/audit-events/", {"object_type": "Response", "object_id": str(target.pk)}).json()["count"] == 0
+    shared = theirs.get("/api/v1/audit-events/", {"action": "instrument.publish", "object_id": str(version.pk)}).json()
+    assert [(e["object_id"], e["county"]) for e in shared["results"]] == [(str(version.pk), None)]
+    counties = {e["county"] for e in theirs.get("/api/v1/audit-events/", {"page_size": 200}).json()["results"]}
+    assert counties <= {world.other_wave.county.code, None}

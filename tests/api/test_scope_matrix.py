@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db.models import Q
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.views import APIView
 
@@ -121,7 +122,11 @@ def reports_in_scope(w: World, role: str, body: Any) -> None:
 
 
 def audit_is_listed(w: World, role: str, body: Any) -> None:
-    assert body["count"] == AuditEvent.objects.count() > 0
+    # the admin's county's events and the shared ones (question banks, keys), no other county's
+    expected = AuditEvent.objects.filter(Q(county_id=w.wave.county_id) | Q(county__isnull=True))
+    assert body["count"] == expected.count() > 0
+    assert AuditEvent.objects.exclude(county_id=w.wave.county_id).exclude(county__isnull=True).exists()
+    assert {e["county"] for e in body["results"]} <= {w.wave.county.code, None}
 
 
 def visit_refused(w: World, role: str, body: Any) -> None:
