@@ -869,10 +869,12 @@ def _newton(
             break
         gradient = basis.T @ (weight * g) - targets
         hessian = basis.T @ ((weight * derivative)[:, None] * basis)
-        delta = -np.linalg.pinv(hessian, rcond=256 * np.finfo(float).eps, hermitian=True) @ gradient
-        slope = float(gradient @ delta)
-        if not slope < 0:
-            # A flat direction (all units at a bound): fall back to the gradient.
+        with np.errstate(over="ignore", invalid="ignore"):
+            # Near infeasible bounds the Newton step can overflow; the test below catches it.
+            delta = -np.linalg.pinv(hessian, rcond=256 * np.finfo(float).eps, hermitian=True) @ gradient
+            slope = float(gradient @ delta)
+        if not (slope < 0 and np.isfinite(slope)):
+            # A flat direction (all units at a bound) or an overflowing one: fall back to the gradient.
             delta = -gradient / max(float(np.abs(gradient).max()), 1.0)
             slope = float(gradient @ delta)
         misfit = float(np.abs(gradient).max())
