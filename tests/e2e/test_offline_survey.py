@@ -6,6 +6,7 @@ mode; screens are photographed to out/screenshots/ and checked with axe-core and
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,13 @@ def wait_offline_ready(page: Any) -> None:
     try:
         page.wait_for_function(ready, timeout=30_000)
     except PlaywrightTimeout:
+        state = page.evaluate(
+            """() => navigator.serviceWorker.getRegistration().then(r => ({
+                controlled: navigator.serviceWorker.controller !== null,
+                cached: document.documentElement.dataset.cached || "",
+                worker: r ? {installing: !!r.installing, waiting: !!r.waiting, active: r.active && r.active.state} : null}))"""
+        )
+        warnings.warn(f"not offline-ready after 30 s ({state}): reloaded once", stacklevel=2)
         page.reload()
         page.wait_for_selector("#questionnaire.ready")
         page.wait_for_function(ready, timeout=30_000)

@@ -18,7 +18,12 @@
   }
   function localCase(code) { return S.get("kv", "field-case:" + code).then(function (r) { return r || { key: "field-case:" + code }; }); }
 
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register(boot.sw).catch(function () {});
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register(boot.sw).catch(function () {});
+    navigator.serviceWorker.ready.then(function (r) {  // see survey.js: a page loaded mid-activation
+      if (!navigator.serviceWorker.controller && r.active) r.active.postMessage("claim");
+    });
+  }
   S.put("kv", { key: "csrf", value: document.getElementById("csrf").value });
 
   /* --- sync ---------------------------------------------------------------------------------- */

@@ -25,7 +25,13 @@
   function draftKey(code) { return token + ":" + code; }
 
   /* --- offline: worker, page cache, background sync ---------------------------------------- */
-  if ("serviceWorker" in navigator && boot.sw) navigator.serviceWorker.register(boot.sw).catch(function () {});
+  if ("serviceWorker" in navigator && boot.sw) {
+    navigator.serviceWorker.register(boot.sw).catch(function () {});
+    // A page loaded while the worker was still activating is not yet controlled: ask for it.
+    navigator.serviceWorker.ready.then(function (r) {
+      if (!navigator.serviceWorker.controller && r.active) r.active.postMessage("claim");
+    });
+  }
   function precache() {
     if (!window.caches || !navigator.onLine) return Promise.resolve();
     var urls = [boot.home].concat(boot.plan.filter(function (s) {

@@ -23,13 +23,16 @@ function refreshPages() {
   }).then(function (oks) { return oks.every(Boolean); });
 }
 
+/* Claim the open pages at once (the static files of the old shell stay in its cache, which
+   caches.match still reads, until the pages are refreshed); waiting for the refresh's network
+   fetches first left a page uncontrolled, so not yet offline-safe, on a slow network. */
 self.addEventListener("activate", function (event) {
-  event.waitUntil(refreshPages().then(function (fresh) {
+  event.waitUntil(self.clients.claim().then(refreshPages).then(function (fresh) {
     return caches.keys().then(function (keys) {
       return Promise.all(keys.filter(function (k) { return fresh && k.indexOf("suyang-shell-") === 0 && k !== SHELL; })
         .map(function (k) { return caches.delete(k); }));
     });
-  }).then(function () { return self.clients.claim(); }).then(function () { return self.SuyangStore.drain(); }));
+  }).then(function () { return self.SuyangStore.drain(); }));
 });
 
 function fromNetwork(request) {
@@ -75,4 +78,6 @@ self.addEventListener("sync", function (event) {
 });
 self.addEventListener("message", function (event) {
   if (event.data === "drain") event.waitUntil(self.SuyangStore.drain());
+  /* A page whose navigation began while this worker was activating missed its claim() above. */
+  if (event.data === "claim") event.waitUntil(self.clients.claim());
 });
