@@ -53,9 +53,10 @@ test-sqlite:
 	@echo "== test suite on SQLite (browser tests: see the PostgreSQL pass) =="
 	env -u DATABASE_URL $(PY) -m pytest -q -n $(PYTEST_WORKERS) --ignore=tests/e2e
 
+# tests/scoring (the estimation engine: numpy only, no database) ran in the SQLite pass.
 test-postgres:
-	@echo "== test suite on PostgreSQL =="
-	scripts/with-postgres.sh $(PY) -m pytest -q -n $(PYTEST_WORKERS)
+	@echo "== test suite on PostgreSQL (tests/scoring: see the SQLite pass) =="
+	scripts/with-postgres.sh $(PY) -m pytest -q -n $(PYTEST_WORKERS) --ignore=tests/scoring
 
 clean:
 	rm -rf $(VENV) var out .pytest_cache
