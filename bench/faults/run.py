@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import itertools
-import os
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "load"))
 
-from check import exactly_once, responses_check  # noqa: E402
+from check import exactly_once, report_write, responses_check, verdict_lines  # noqa: E402
 from load import Tally, respondent_work, run_phase, summary  # noqa: E402
 from stack import ROOT, Gunicorn, Postgres, build_survey, production_env  # noqa: E402
 
@@ -122,19 +121,9 @@ def main() -> int:
         f"throughput under faults: {stats['per_second']:.1f} submissions/s; p50 {stats['p50_ms']:.0f} ms, "
         f"p99 {stats['p99_ms']:.0f} ms, max {stats['max_ms']:.0f} ms (acknowledged attempts)",
         "",
-        f"database: {check['stored']} responses stored, {check['acknowledged']} acknowledged; missing "
-        f"{len(check['missing'])}, duplicated client ids {len(check['duplicated_client_ids'])}, duplicated case "
-        f"questionnaires {check['duplicated_case_questionnaires']}, stored but never acknowledged "
-        f"{len(check['stored_not_acknowledged'])}, science sheets stored but unscored {check['science_unscored']}",
-        f"every acknowledged response present exactly once: {'YES' if once else 'NO'}",
-        f"refused (4xx) submissions: {len(tally.refused)}" + (f" — first: {tally.refused[0]}" if tally.refused else ""),
+        *verdict_lines(check, tally.refused),
     ]
-    report.append("machine load (1/5/15 min) at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg())
-                  + f" on {os.cpu_count()} CPUs (other work on the machine competes with the stack)")
-    text = "\n".join(report) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    report_write(report, args.out)
     return 0 if once and not tally.refused else 1
 
 

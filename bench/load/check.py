@@ -1,7 +1,9 @@
 """After a run: is every acknowledged submission in the database exactly once?"""
 from __future__ import annotations
 
+import os
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -42,3 +44,25 @@ def exactly_once(check: dict[str, Any]) -> bool:
         not check["missing"] and not check["duplicated_client_ids"] and not check["duplicated_case_questionnaires"]
         and check["stored"] == check["acknowledged"]
     )
+
+
+def verdict_lines(check: dict[str, Any], refused: list[Any]) -> list[str]:
+    """Return the report's lines on the database after a run and on refused submissions."""
+    return [
+        f"database: {check['stored']} responses stored, {check['acknowledged']} acknowledged; missing "
+        f"{len(check['missing'])}, duplicated client ids {len(check['duplicated_client_ids'])}, duplicated case "
+        f"questionnaires {check['duplicated_case_questionnaires']}, stored but never acknowledged "
+        f"{len(check['stored_not_acknowledged'])}, science sheets stored but unscored {check['science_unscored']}",
+        f"every acknowledged response present exactly once: {'YES' if exactly_once(check) else 'NO'}",
+        f"refused (4xx) submissions: {len(refused)}" + (f" — first: {refused[0]}" if refused else ""),
+    ]
+
+
+def report_write(lines: list[str], out: Path) -> None:
+    """Print the report with the machine's load at the end, and write it to OUT."""
+    lines = [*lines, "machine load (1/5/15 min) at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+             + f" on {os.cpu_count()} CPUs (other work on the machine competes with the stack)"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)

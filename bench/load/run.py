@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from check import exactly_once, responses_check  # noqa: E402
+from check import exactly_once, report_write, responses_check, verdict_lines  # noqa: E402
 from load import Tally, ping_work, respondent_work, run_phase, summary  # noqa: E402
 from stack import ROOT, Gunicorn, Postgres, build_survey, production_env  # noqa: E402
 
@@ -94,19 +94,9 @@ def main() -> int:
         "",
         f"submissions / yardstick: {100 * ratio:.1f}%  (goal >= 50%: {'MET' if ratio >= 0.5 else 'NOT MET'})",
         f"submission p99: {subs['p99_ms']:.1f} ms  (goal < 250 ms: {'MET' if subs['p99_ms'] < 250 else 'NOT MET'})",
-        f"database: {check['stored']} responses stored, {check['acknowledged']} acknowledged; missing {len(check['missing'])}, "
-        f"duplicated client ids {len(check['duplicated_client_ids'])}, duplicated case questionnaires "
-        f"{check['duplicated_case_questionnaires']}, stored but not acknowledged {len(check['stored_not_acknowledged'])}, "
-        f"science sheets unscored {check['science_unscored']}",
-        f"exactly one response per acknowledged submission: {'YES' if once else 'NO'}",
-        f"refused (4xx) submissions: {len(tally.refused)}" + (f" — first: {tally.refused[0]}" if tally.refused else ""),
+        *verdict_lines(check, tally.refused),
     ]
-    report.append("machine load (1/5/15 min) at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg())
-                  + f" on {os.cpu_count()} CPUs (other work on the machine competes with the stack)")
-    text = "\n".join(report) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    report_write(report, args.out)
     return 0 if once and not tally.refused else 1
 
 
