@@ -12,7 +12,7 @@ from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
@@ -37,7 +37,7 @@ from questionnaires.models import (
     Response,
     ScoringKey,
 )
-from questionnaires.selectors import DEMOGRAPHICS, respondent_plan, respondent_state
+from questionnaires.selectors import DEMOGRAPHICS, respondent_state
 from questionnaires.services import (
     QuestionnaireError,
     Submission,
@@ -55,9 +55,9 @@ from scoring.adapters import DataProblem
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _invitation(request: Request, token: str) -> Invitation | ApiResponse:
+def _invitation(request: Request, token: str, *, mark_opened: bool = True) -> Invitation | ApiResponse:
     try:
-        return invitation_open(token, memo=request)
+        return invitation_open(token, memo=request, mark_opened=mark_opened)
     except InvitationInvalid as exc:
         gone = exc.reason in ("revoked", "expired")
         return ApiResponse(
@@ -85,7 +85,7 @@ class InvitationApi(APIView):
         found = _invitation(request, token)
         if isinstance(found, ApiResponse):
             return found
-        steps = respondent_plan(found.case)
+        steps = respondent_state(found.case, found.answered, found.plan_revision)[0]
         return ApiResponse(
             [
                 {"instrument": s.code, "version": s.version.version, "title": s.version.title_zh, "status": s.status}
@@ -94,10 +94,29 @@ class InvitationApi(APIView):
         )
 
 
+@extend_schema_field({"type": "object", "minProperties": 1, "additionalProperties": {}})
+class AnswersField(serializers.Field):  # type: ignore[type-arg]
+    """{question name: answer}: a non-empty JSON object, as parsed.  Each answer is checked
+    against its question by the questionnaire's rules (`forms.validate_answers`), so nothing is
+    checked twice here (a DictField of JSONFields re-encoded every answer to check it is JSON)."""
+
+    default_error_messages = serializers.DictField.default_error_messages  # DRF's wording, translated
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.fail("not_a_dict", input_type=type(data).__name__)
+        if not data:
+            self.fail("empty")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class SubmissionInput(serializers.Serializer):
     client_id = serializers.UUIDField()
     instrument = serializers.SlugField()
-    answers = serializers.DictField(child=serializers.JSONField(), allow_empty=False)
+    answers = AnswersField()
     language = serializers.CharField(max_length=8, required=False, default="zh-hans")
     started_at = serializers.DateTimeField(required=False, allow_null=True)
     submitted_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -123,14 +142,14 @@ class SubmissionApi(APIView):
 
     @extend_schema(request=SubmissionInput, responses={201: SubmissionOutput, 200: SubmissionOutput})
     def post(self, request: Request, token: str) -> ApiResponse:
-        found = _invitation(request, token)
+        found = _invitation(request, token, mark_opened=False)  # recorded with the submission
         if isinstance(found, ApiResponse):
             return found
         body = SubmissionInput(data=request.data)
         if not body.is_valid():
             return ApiResponse({"errors": _flatten(body.errors)}, status=status.HTTP_400_BAD_REQUEST)
         data = body.validated_data
-        plan, demographics = respondent_state(found.case)
+        plan, demographics = respondent_state(found.case, found.answered, found.plan_revision)
         step = next((s for s in plan if s.code == data["instrument"]), None)
         if step is None:
             return ApiResponse({"errors": {"instrument": "not a questionnaire of this invitation"}}, status=400)

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 Node = list[Any]
@@ -407,5 +408,12 @@ def holds(source: str | Node, values: Mapping[str, Value], current: Value = None
     if isinstance(source, str):
         if not source.strip():
             return True
-        source = parse(source)
+        source = _parsed(source)
     return _to_bool(evaluate(source, values, current))
+
+
+@lru_cache(maxsize=1024)
+def _parsed(source: str) -> Node:
+    # Trees are never changed once built, so the few rules a process evaluates on every
+    # submission (eligibility, groups) are parsed once.
+    return parse(source)

@@ -3,10 +3,11 @@ as XLSForm, the API's lists, and the item analysis of a wave."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +58,15 @@ from scoring.item_analysis import (
 DEMOGRAPHICS = "demographics"
 
 
+class Answered(NamedTuple):
+    """One of a case's stored responses, as much of it as its plan needs."""
+
+    version_id: int
+    code: str
+    answers: Mapping[str, Any]
+    received_at: datetime
+
+
 @dataclass(frozen=True)
 class PlanStep:
     version: InstrumentVersion
@@ -85,71 +95,72 @@ def respondent_plan(case: Case) -> list[PlanStep]:
     return respondent_state(case)[0]
 
 
-def respondent_state(case: Case) -> tuple[list[PlanStep], dict[str, Any]]:
-    """Return CASE's plan and its demographics answers ({} before they are in), in two queries."""
-    answered: set[int] = set()
+def respondent_state(
+    case: Case, answered: Iterable[Answered] | None = None, plan_revision: int | None = None
+) -> tuple[list[PlanStep], dict[str, Any]]:
+    """Return CASE's plan and its demographics answers ({} before they are in).
+
+    ANSWERED (the case's responses) and PLAN_REVISION (its wave's), when the caller read them
+    already (`invitations.invitation_find` does, with the invitation), save those reads.
+    """
+    if answered is None:
+        answered = [
+            Answered(*row)
+            for row in Response.objects.filter(case=case).values_list(
+                "instrument_version_id", "instrument_version__instrument__code", "answers", "received_at"
+            )
+        ]
+    versions: set[int] = set()
     demographics: dict[str, Any] = {}
     latest = None
-    for version_id, code, answers, received in Response.objects.filter(case=case).values_list(
-        "instrument_version_id", "instrument_version__instrument__code", "answers", "received_at"
-    ):
-        answered.add(version_id)
-        if code == DEMOGRAPHICS and (latest is None or received > latest):
-            demographics, latest = dict(answers or {}), received
-    return _statuses(fielded_steps(case.wave_id), answered, demographics), demographics
+    for row in answered:
+        versions.add(row.version_id)
+        if row.code == DEMOGRAPHICS and (latest is None or row.received_at > latest):
+            demographics, latest = dict(row.answers or {}), row.received_at
+    return _statuses(fielded_steps(case.wave_id, plan_revision), versions, demographics), demographics
 
 
-# wave id -> (what the wave's fielded rows looked like, their plan steps); see fielded_steps
-_FIELDED: OrderedDict[int, tuple[tuple[Any, ...], list[PlanStep]]] = OrderedDict()
+# wave id -> (the wave's plan revision, its plan steps); see fielded_steps
+_FIELDED: OrderedDict[int, tuple[int, list[PlanStep]]] = OrderedDict()
 _FIELDED_WAVES = 32
 
 
-def fielded_steps(wave_id: int) -> list[PlanStep]:
+def fielded_steps(wave_id: int, plan_revision: int | None = None) -> list[PlanStep]:
     """Return the wave's questionnaires in order as plan steps ("todo"), each with its key.
 
     The key is the wave's official key, failing that the version's latest published key.
-    Every call reads the wave's fielded rows (ids, states, publication times, rules: one
-    light query); when they are as last time and everything is published (immutable), the
-    steps built then are reused rather than loading the versions and keys again.
+    Steps are kept per process under the wave's `plan_revision`, which every change to what
+    the wave fields bumps (questionnaires/signals.py); PLAN_REVISION is the revision the caller
+    read (with the invitation, say), else it is read here.  A revision read before the steps
+    are loaded can only be older than they are, so a cached plan is never staler than its mark.
     """
+    if plan_revision is None:
+        plan_revision = Wave.objects.filter(pk=wave_id).values_list("plan_revision", flat=True).first() or 0
+    cached = _FIELDED.get(wave_id)
+    if cached is not None and cached[0] == plan_revision:
+        _FIELDED.move_to_end(wave_id)
+        return cached[1]
     latest_key = (
         ScoringKey.objects.filter(instrument_version=OuterRef("instrument_version"), status=PublishState.PUBLISHED)
         .order_by("-version")
         .values("pk")[:1]
     )
-    rows = tuple(
+    fielded = (
         WaveInstrument.objects.filter(wave_id=wave_id)
         .annotate(latest_key_id=Subquery(latest_key))
-        .order_by("order")
-        .values_list(
-            "pk", "instrument_version_id", "instrument_version__status", "instrument_version__published_at",
-            "scoring_key_id", "scoring_key__status", "scoring_key__published_at", "eligibility", "latest_key_id",
-        )
-    )
-    cached = _FIELDED.get(wave_id)
-    if cached is not None and cached[0] == rows:
-        _FIELDED.move_to_end(wave_id)
-        return cached[1]
-    fielded = (
-        WaveInstrument.objects.filter(pk__in=[row[0] for row in rows])
         .select_related("instrument_version__instrument", "scoring_key__instrument_version__instrument")
         # The uploaded XLSForm and key files are tens of kilobytes each: not needed for a plan.
         .defer("instrument_version__source", "scoring_key__source", "scoring_key__instrument_version__source")
         .order_by("order")
     )
-    fallback = {row[0]: row[8] for row in rows}
     steps = [
         PlanStep(version=wi.instrument_version, status="todo", eligibility=wi.eligibility,
-                 key=wi.scoring_key or _latest_key(fallback.get(wi.pk)))
+                 key=wi.scoring_key or _latest_key(wi.latest_key_id))
         for wi in fielded
     ]
-    immutable = all(
-        row[2] == PublishState.PUBLISHED and (row[4] is None or row[5] == PublishState.PUBLISHED) for row in rows
-    )
-    if immutable and len(steps) == len(rows):
-        _FIELDED[wave_id] = (rows, steps)
-        while len(_FIELDED) > _FIELDED_WAVES:
-            _FIELDED.popitem(last=False)
+    _FIELDED[wave_id] = (plan_revision, steps)
+    while len(_FIELDED) > _FIELDED_WAVES:
+        _FIELDED.popitem(last=False)
     return steps
 
 

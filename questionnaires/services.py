@@ -46,6 +46,7 @@ from questionnaires.selectors import (
     plan_after,
     version_form,
 )
+from questionnaires.writes import submission_store
 from questionnaires.xlsform import (
     SCORED_KINDS,
     ParsedForm,
@@ -521,26 +522,38 @@ def response_submit(
     duration = int((submitted - started).total_seconds()) if started and submitted > started else None
     if duration is not None and duration > MAX_DURATION_SECONDS:
         duration = None  # a device clock that is decades off; it would not fit the column either
+    response = Response(
+        client_id=submission.client_id,
+        wave_id=wave.pk,
+        instrument_version=version,
+        case=case,
+        invitation=invitation,
+        mode=mode,
+        enumerator=enumerator,
+        language=submission.language[:8],
+        started_at=started,
+        submitted_at=submitted,
+        duration_seconds=duration,
+        answers=cleaned,
+        payload_hash=digest,
+    )
+    # Scored before anything is written (it needs only the answers and the compiled key), so
+    # a scoring failure leaves the response to be stored unscored, and no savepoint is needed.
+    score = _score_fresh(response, key) if key is not None else None
+    disposition = None
+    if case is not None:
+        after = plan_after(plan, version, cleaned) if plan is not None else _plan_with(case, version, cleaned)
+        disposition = _disposition(after)
     try:
-        with transaction.atomic():
-            response = Response.objects.create(
-                client_id=submission.client_id,
-                wave=wave,
-                instrument_version=version,
-                case=case,
-                invitation=invitation,
-                mode=mode,
-                enumerator=enumerator,
-                language=submission.language[:8],
-                started_at=started,
-                submitted_at=submitted,
-                duration_seconds=duration,
-                answers=cleaned,
-                payload_hash=digest,
-            )
-            if case is not None:
-                case_disposition_update(case, plan=plan_after(plan, version, cleaned) if plan is not None else None)
-            scored = key is not None and _score_fresh(response, key)
+        submission_store(
+            response,
+            score=score,
+            case=case,
+            disposition=disposition if case is not None and disposition != case.disposition else None,
+            # A submission is an opening too, recorded with it (the API opens without writing).
+            opened=invitation if invitation is not None and invitation.first_opened_at is None else None,
+            now=timezone.now(),
+        )
     except IntegrityError:
         # A concurrent retry of the same submission won the race, or another sheet of the
         # same questionnaire for this household did.
@@ -548,20 +561,18 @@ def response_submit(
         if existing is None:
             raise SubmissionError({"case": "this questionnaire has already been submitted for this household"}) from None
         return _retry(_same_submission(existing, digest, case), key)
-    return Stored(response, True, scored)
+    return Stored(response, True, score is not None)
 
 
-def _score_fresh(response: Response, key: ScoringKey) -> bool:
-    """Score a response just created in this transaction; False (logged) if scoring fails."""
+def _score_fresh(response: Response, key: ScoringKey) -> ResponseScore | None:
+    """Score a response not yet stored under KEY (unsaved); None (logged) if that fails."""
     if key.instrument_version_id != response.instrument_version_id:
-        return False
+        return None
     try:
-        with transaction.atomic():  # a savepoint: a failure here keeps the response
-            _scores_create(key, [response])
+        return _scores_build(key, [response])[0]
     except Exception:
-        logger.exception("scoring response %s under key %s failed", response.pk, key.pk)
-        return False
-    return True
+        logger.exception("scoring client id %s under key %s failed", response.client_id, key.pk)
+        return None
 
 
 def _retry(response: Response, key: ScoringKey | None) -> Stored:
@@ -573,15 +584,18 @@ def _retry(response: Response, key: ScoringKey | None) -> Stored:
     return Stored(response, False, ResponseScore.objects.filter(response=response, key=key).exists())
 
 
-def case_disposition_update(case: Case, plan: list[PlanStep] | None = None) -> None:
-    """Mark CASE complete once every questionnaire it is eligible for is in, partial before that."""
-    from questionnaires.selectors import next_step, respondent_plan
+def _disposition(plan: list[PlanStep]) -> str:
+    """A case is complete once every questionnaire it is eligible for is in, partial before that."""
+    from questionnaires.selectors import next_step
 
-    disposition = "complete" if next_step(plan if plan is not None else respondent_plan(case)) is None else "partial"
-    if case.disposition != disposition:
-        case.disposition = disposition
-        case.disposition_at = timezone.now()
-        case.save(update_fields=["disposition", "disposition_at"])
+    return "complete" if next_step(plan) is None else "partial"
+
+
+def _plan_with(case: Case, version: InstrumentVersion, answers: Mapping[str, Any]) -> list[PlanStep]:
+    """CASE's plan once VERSION is answered with ANSWERS (read now: the caller had no plan)."""
+    from questionnaires.selectors import respondent_plan
+
+    return plan_after(respondent_plan(case), version, answers)
 
 
 def _same_submission(existing: Response, digest: str, case: Case | None) -> Response:
@@ -615,13 +629,18 @@ def responses_score(*, key: ScoringKey, responses: Iterable[Response] | None = N
 
 def _scores_create(key: ScoringKey, todo: list[Response]) -> None:
     """Score TODO (responses of the key's instrument version, not yet scored under it)."""
+    ResponseScore.objects.bulk_create(_scores_build(key, todo))
+
+
+def _scores_build(key: ScoringKey, todo: list[Response]) -> list[ResponseScore]:
+    """Return TODO's scores under KEY, unsaved."""
     compiled = key_compile(key)
     rows = [r.answers for r in todo]
     result = key_math.score(compiled.arrays, key_math.encode_answers(compiled.arrays, rows))
     groups = groups_classify(key, rows)
     benchmarks = result.benchmark_json()
     names = compiled.arrays.item_names
-    ResponseScore.objects.bulk_create(
+    return [
         ResponseScore(
             response=r,
             key=key,
@@ -637,7 +656,7 @@ def _scores_create(key: ScoringKey, todo: list[Response]) -> None:
             groups=groups[i],
         )
         for i, r in enumerate(todo)
-    )
+    ]
 
 
 def groups_classify(key: ScoringKey, rows: list[Mapping[str, Any]]) -> list[list[str]]:

@@ -41,6 +41,11 @@ class Wave(models.Model):
     fieldwork_start = models.DateField(_("调查开始"), null=True, blank=True)
     fieldwork_end = models.DateField(_("调查结束"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set anew (a random 62-bit number, never reused: a rolled-back change's mark cannot come
+    # back for another change) whenever what the wave fields changes: its WaveInstrument rows,
+    # or an instrument, version or scoring key they point at (questionnaires/signals.py).  Web
+    # processes keep the wave's questionnaire plan under it and check it with each invitation.
+    plan_revision = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("调查轮次")

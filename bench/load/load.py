@@ -8,6 +8,7 @@ acknowledges it (201 stored, or 200 already stored) — as the respondent page d
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import random
 import socket
@@ -105,15 +106,18 @@ def answers_for(items: list[dict[str, Any]], rng: random.Random) -> dict[str, An
     return answers
 
 
+SHEET_POOL = 500  # distinct answer sheets per questionnaire in a run
+
 # Decides the client-side timeout of each attempt (the fault script shortens some).
 TimeoutPolicy = Callable[[], float | None]
 
 
-def submit(client: Client, tally: Tally, token: str, instrument: str, answers: dict[str, Any],
+def submit(client: Client, tally: Tally, token: str, instrument: str, answers: bytes,
            timeout_policy: TimeoutPolicy, give_up_at: float) -> bool:
-    """Submit until acknowledged (True) or refused with a 4xx / out of time (False)."""
+    """Submit ANSWERS (a JSON object, encoded) until acknowledged (True) or refused with a 4xx /
+    out of time (False)."""
     client_id = str(uuid.uuid4())
-    body = json.dumps({"client_id": client_id, "instrument": instrument, "answers": answers}).encode()
+    body = b'{"client_id": "%s", "instrument": "%s", "answers": %s}' % (client_id.encode(), instrument.encode(), answers)
     path = f"/api/v1/invitations/{token}/responses/"
     attempts, backoff = 0, 0.05
     while time.monotonic() < give_up_at:
@@ -193,14 +197,22 @@ def ping_work(tally: Tally) -> Callable[[Client, float], None]:
 
 def respondent_work(tally: Tally, tokens: Iterator[str], items: dict[str, list[dict[str, Any]]], seed: int,
                     timeout_policy: TimeoutPolicy = lambda: None, patience: float = 120.0) -> Callable[[Client, float], None]:
-    """Each call: the next respondent submits the demographics, then the science questionnaire."""
+    """Each call: the next respondent submits the demographics, then the science questionnaire.
+
+    The answer sheets are drawn and encoded before the run (a pool per questionnaire, reused
+    round robin), so the load generator spends its CPU on requests, not on making them up.
+    """
     lock = threading.Lock()
     rng = random.Random(seed)
+    codes = ("demographics", "science_literacy")
+    pool = {code: [json.dumps(answers_for(items[code], rng)).encode() for _ in range(SHEET_POOL)] for code in codes}
+    turn = itertools.count()
 
     def work(client: Client, _stop: float) -> None:
         with lock:
             token = next(tokens, None)
-            sheets = [(code, answers_for(items[code], rng)) for code in ("demographics", "science_literacy")]
+            n = next(turn) % SHEET_POOL
+            sheets = [(code, pool[code][n]) for code in codes]
         if token is None:
             raise SystemExit("ran out of invitations: build the survey with more")
         give_up_at = time.monotonic() + patience

@@ -34,6 +34,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--respondents", type=int, default=200)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--no-cprofile", action="store_true", help="skip the cProfile pass (e.g. under py-spy)")
     args = parser.parse_args()
     pg = Postgres()
     try:
@@ -75,6 +76,12 @@ def main() -> int:
             finally:
                 queries[re.sub(r"\"s\d+_x\d+\"", "<sp>", " ".join(sql.split()))[:110]].append(time.perf_counter() - began)
 
+        for _ in range(200):
+            client.get("/api/v1/ping/")
+        started = time.perf_counter()
+        for _ in range(1000):
+            assert client.get("/api/v1/ping/").status_code == 200
+        ping = (time.perf_counter() - started) / 1000
         with connection.execute_wrapper(timed):
             started = time.perf_counter()
             for _ in range(args.respondents):
@@ -84,9 +91,12 @@ def main() -> int:
             plain = time.perf_counter() - started
         print(f"{n} submissions: {1000 * plain / n:.2f} ms each, "
               f"{sum(map(len, queries.values())) / n:.1f} queries each, "
-              f"{1000 * sum(map(sum, queries.values())) / n:.2f} ms of them in the database driver")
+              f"{1000 * sum(map(sum, queries.values())) / n:.2f} ms of them in the database driver; "
+              f"GET /api/v1/ping/ {1000 * ping:.2f} ms (ratio {ping * n / plain:.1%})")
         for sql, times in sorted(queries.items(), key=lambda kv: -sum(kv[1])):
             print(f"  {len(times) / n:4.2f}/sub  {1000 * sum(times) / len(times):6.2f} ms  {sql}")
+        if args.no_cprofile:
+            return 0
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(args.respondents):

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from check import exactly_once, report_write, responses_check, verdict_lines  # noqa: E402
 from load import Tally, ping_work, respondent_work, run_phase, summary  # noqa: E402
-from stack import ROOT, Gunicorn, Postgres, build_survey, production_env  # noqa: E402
+from stack import ROOT, Gunicorn, Postgres, build_survey, production_env, tree_cpu_seconds  # noqa: E402
 
 SUBMISSIONS = {"demographics", "science_literacy"}
 
@@ -37,6 +37,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4, help="concurrent clients (closed loop)")
     parser.add_argument("--invitations", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-threads", type=int, default=1, help="threads per worker (>1: gthread workers)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "load.txt")
     args = parser.parse_args()
 
@@ -50,7 +51,7 @@ def main() -> int:
         print(f"PostgreSQL {version} in {pg.dir}; building the survey ({args.invitations} invitations)…", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             survey = build_survey(env, args.invitations, Path(tmp) / "survey.json")
-        gunicorn = Gunicorn(env, workers=args.workers)
+        gunicorn = Gunicorn(env, workers=args.workers, threads=args.worker_threads)
         print(f"gunicorn ({args.workers} workers) on {gunicorn.base}", flush=True)
         tokens = iter(survey["tokens"])
         tally = Tally()
@@ -58,11 +59,20 @@ def main() -> int:
         run_phase(gunicorn.base, ping_work(Tally()), seconds=2, threads=args.threads)
         run_phase(gunicorn.base, respondent_work(tally, tokens, survey["items"], seed=1), seconds=4, threads=args.threads)
         warm = len(tally.records)
+        roots = {"web": gunicorn.process.pid, "database": pg.postmaster_pid()}
+
+        def cpu() -> dict[str, float]:
+            return {**{name: tree_cpu_seconds(pid) for name, pid in roots.items()},
+                    "load generator": sum(os.times()[:2])}
+
         print("measuring the yardstick…", flush=True)
+        c0 = cpu()
         p0, p1, _ = run_phase(gunicorn.base, ping_work(tally), seconds=args.seconds, threads=args.threads)
+        c1 = cpu()
         print("measuring submissions…", flush=True)
         s0, s1, _ = run_phase(gunicorn.base, respondent_work(tally, tokens, survey["items"], seed=2),
                               seconds=args.seconds, threads=args.threads)
+        c2 = cpu()
         gunicorn.stop()
         gunicorn = None
         check = responses_check(pg.url, tally.acks)
@@ -76,21 +86,34 @@ def main() -> int:
     demo = summary(tally.records, s0, s1, {"demographics"})
     sci = summary(tally.records, s0, s1, {"science_literacy"})
     ratio = subs["per_second"] / ping["per_second"]
+    pings = sum(1 for r in tally.records if r.kind == "ping" and p0 <= r.at <= p1)
+    sent = sum(1 for r in tally.records if r.kind in SUBMISSIONS and s0 <= r.at <= s1)
+
+    def cpu_line(label: str, before: dict[str, float], after: dict[str, float], n: int) -> str:
+        parts = [f"{name} {1000 * (after[name] - before[name]) / max(n, 1):.2f}" for name in before]
+        return f"{label:<32} {', '.join(parts)}  (ms of CPU per request)"
+
     once = exactly_once(check)
     report = [
         f"# bench/load/run.py — {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
         f"machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), shared; Python {platform.python_version()}; "
         f"PostgreSQL {version} (fsync on, synchronous_commit on)",
-        f"stack: gunicorn {args.workers} sync workers, config.settings.production (DEBUG off, HTTPS via X-Forwarded-Proto), "
+        f"stack: gunicorn {args.workers} "
+        f"{'sync workers' if args.worker_threads <= 1 else f'gthread workers of {args.worker_threads} threads'}, config.settings.production (DEBUG off, HTTPS via X-Forwarded-Proto), "
         f"persistent DB connections; {args.threads} closed-loop client threads on the same machine; "
         f"{args.seconds:.0f} s per phase after a warm-up ({warm} warm-up requests not counted)",
         "submission = POST /api/v1/invitations/<token>/responses/ (validated, stored, case disposition updated, "
-        "science sheet scored at once); each respondent sends demographics (6 items) then science literacy (50 items)",
+        "science sheet scored at once: one read and one write statement); each respondent sends demographics "
+        "(6 items) then science literacy (50 items), answer sheets drawn before the run",
+        "CPU = user + system time of the gunicorn processes (web), the PostgreSQL server (database) and this "
+        "process (load generator) over the phase, per acknowledged request",
         "",
         line("yardstick GET /api/v1/ping/", ping),
         line("submissions (both kinds)", subs),
         line("  demographics", demo),
         line("  science_literacy", sci),
+        cpu_line("CPU, yardstick", c0, c1, pings),
+        cpu_line("CPU, submissions", c1, c2, sent),
         "",
         f"submissions / yardstick: {100 * ratio:.1f}%  (goal >= 50%: {'MET' if ratio >= 0.5 else 'NOT MET'})",
         f"submission p99: {subs['p99_ms']:.1f} ms  (goal < 250 ms: {'MET' if subs['p99_ms'] < 250 else 'NOT MET'})",

@@ -33,6 +33,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ROOT and its descendants."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        # utime + stime, and cutime + cstime: the CPU of children already reaped (a database
+        # backend replaced when its connection reached CONN_MAX_AGE, a killed gunicorn worker)
+        used[pid] = sum(int(f) for f in fields[11:15]) / ticks
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += used.get(pid, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
 class Postgres:
     """A PostgreSQL cluster of its own in /tmp; run as the postgres user when we are root."""
 
@@ -69,6 +92,9 @@ class Postgres:
     def restart(self, mode: str = "fast") -> None:
         self.stop(mode)
         self.start()
+
+    def postmaster_pid(self) -> int:
+        return int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
 
     def version(self) -> str:
         out = subprocess.run([str(self.bin / "postgres"), "--version"], capture_output=True, text=True, check=True)
@@ -111,14 +137,15 @@ def build_survey(env: dict[str, str], invitations: int, out: Path) -> dict[str, 
 class Gunicorn:
     """gunicorn config.wsgi with sync workers; the master respawns a worker that dies."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, log: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 2, log: Path | None = None, threads: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log or Path(tempfile.mkstemp(prefix="suyang-gunicorn.", suffix=".log")[1])
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
                 [GUNICORN, "config.wsgi", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-                 "--timeout", "30", "--graceful-timeout", "5", "--backlog", "256"],
+                 "--timeout", "30", "--graceful-timeout", "5", "--backlog", "256",
+                 *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else [])],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
             )
         self.wait_ready()

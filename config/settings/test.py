@@ -4,7 +4,7 @@ import os
 import dj_database_url
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import BASE_DIR
+from config.settings.base import BASE_DIR, postgresql_tuned
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-for-production-0123456789abcdef"
@@ -17,7 +17,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.config()}
+    DATABASES = {"default": postgresql_tuned(dj_database_url.config())}  # as production runs it
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 

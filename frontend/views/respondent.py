@@ -23,7 +23,7 @@ from frontend.selectors import respondent_boot
 from questionnaires.forms import SubmissionError, compiled_form
 from questionnaires.invitations import InvitationInvalid, invitation_open
 from questionnaires.models import Item
-from questionnaires.selectors import DEMOGRAPHICS, next_step, plan_after, respondent_plan, respondent_state
+from questionnaires.selectors import DEMOGRAPHICS, next_step, plan_after, respondent_state
 from questionnaires.services import Submission, response_submit
 
 PRECACHE_HEADER = "X-Suyang-Precache"
@@ -78,7 +78,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     found = _invitation_or_error(request, token)
     if isinstance(found, HttpResponse):
         return found
-    plan = respondent_plan(found.case)
+    plan = respondent_state(found.case, found.answered, found.plan_revision)[0]
     step = next_step(plan)
     return render(
         request,
@@ -158,7 +158,7 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     case = found.case
-    plan, demographics = respondent_state(case)
+    plan, demographics = respondent_state(case, found.answered, found.plan_revision)
     step = next((s for s in plan if s.code == code), None)
     if step is None:
         raise Http404(_("这份问卷不属于本次调查。"))

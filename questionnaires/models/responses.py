@@ -1,4 +1,6 @@
 """Invitations, responses with their answers, reviews and stamped scores."""
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +22,11 @@ class Invitation(models.Model):
     first_opened_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
     label = models.CharField(_("备注"), max_length=64, blank=True)
+
+    # Read with the invitation by `invitations.invitation_find` (not columns): the case's
+    # answered questionnaires and its wave's plan revision, for `selectors.respondent_state`.
+    answered: list[Any] | None = None
+    plan_revision: int | None = None
 
     class Meta:
         verbose_name = _("邀请")
