@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
@@ -130,15 +131,16 @@ def fielded_steps(wave_id: int, plan_revision: int | None = None) -> list[PlanSt
 
     The key is the wave's official key, failing that the version's latest published key.
     Steps are kept per process under the wave's `plan_revision`, which every change to what
-    the wave fields bumps (questionnaires/signals.py); PLAN_REVISION is the revision the caller
-    read (with the invitation, say), else it is read here.  A revision read before the steps
-    are loaded can only be older than they are, so a cached plan is never staler than its mark.
+    the wave fields renews (questionnaires/signals.py); PLAN_REVISION is the revision the caller
+    read (with the invitation, say), else it is read here.  The revision is read before the
+    steps are loaded, so steps kept under a mark are never older than the mark.
     """
     if plan_revision is None:
         plan_revision = Wave.objects.filter(pk=wave_id).values_list("plan_revision", flat=True).first() or 0
     cached = _FIELDED.get(wave_id)
     if cached is not None and cached[0] == plan_revision:
-        _FIELDED.move_to_end(wave_id)
+        with suppress(KeyError):  # another thread (gthread workers) may have just evicted it
+            _FIELDED.move_to_end(wave_id)
         return cached[1]
     latest_key = (
         ScoringKey.objects.filter(instrument_version=OuterRef("instrument_version"), status=PublishState.PUBLISHED)
@@ -160,7 +162,8 @@ def fielded_steps(wave_id: int, plan_revision: int | None = None) -> list[PlanSt
     ]
     _FIELDED[wave_id] = (plan_revision, steps)
     while len(_FIELDED) > _FIELDED_WAVES:
-        _FIELDED.popitem(last=False)
+        with suppress(KeyError):
+            _FIELDED.popitem(last=False)
     return steps
 
 

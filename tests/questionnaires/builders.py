@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
+from assessment.demo.fielded import answers_correct as correct_answers  # noqa: F401  (the tests' name)
+from assessment.demo.fielded import county_with_town, households_sampled
 from assessment.models import (
     Case,
     County,
     Frame,
-    FrameUnit,
     SampleDesign,
-    SampleDraw,
     SampledUnit,
-    Stratum,
     Town,
     Wave,
     WaveInstrument,
@@ -56,25 +54,8 @@ class FieldedCase:
 
 
 def sampled_case(wave: Wave, town: Town, code: str) -> Case:
-    """Return one sampled household of WAVE (frame → design → stratum → draw → unit → case)."""
-    frame = Frame.objects.create(county=wave.county, name=f"抽样框 {code}", kind=Frame.Kind.AREA, reference_year=2020)
-    unit = FrameUnit.objects.create(
-        frame=frame, code=f"{code}-psu", name="东关社区", town=town, urban_rural="urban",
-        measure_of_size=2400, households=800,
-    )
-    design = SampleDesign.objects.create(
-        wave=wave, frame=frame, name="测试抽样设计", stratify_by=["town"],
-        allocation=SampleDesign.Allocation.PROPORTIONAL, psu_total=1, households_per_psu=10,
-    )
-    stratum = Stratum.objects.create(
-        design=design, code=town.code, town=town, frame_units=1, frame_size=2400, psu_allocated=1
-    )
-    draw = SampleDraw.objects.create(design=design, seed=1)
-    sampled = SampledUnit.objects.create(draw=draw, stratum=stratum, unit=unit, probability=0.25, selection_order=0)
-    return Case.objects.create(
-        draw=draw, sampled_unit=sampled, wave=wave, town=town, code=code,
-        prob_psu=0.25, prob_household=10 / 800, prob_person=0.5,
-    )
+    """Return one sampled household of WAVE."""
+    return households_sampled(wave, town, [code])[0]
 
 
 TEST_COUNTY = "379901"  # not the demo county's code, so both can live in one test database
@@ -82,10 +63,7 @@ TEST_COUNTY = "379901"  # not the demo county's code, so both can live in one te
 
 def county_wave() -> Wave:
     """Return a wave in fieldwork of a new county with one town (yushan)."""
-    county = County.objects.create(code=TEST_COUNTY, name_zh="测试县", name_en="Test County")
-    Town.objects.create(
-        county=county, code="yushan", name_zh="榆山街道", name_en="Yushan Subdistrict", kind=Town.Kind.STREET
-    )
+    county, _ = county_with_town(TEST_COUNTY, "测试县", "Test County")
     return Wave.objects.create(
         county=county, code="2025", year=2025, name_zh="2025年调查", name_en="Survey 2025",
         status=Wave.Status.FIELDWORK, fieldwork_start=date(2025, 9, 1),
@@ -135,18 +113,6 @@ ADULT_FARMER = {
     "residence": "rural",
     "town": "yushan",
 }
-
-
-def correct_answers(key: ScoringKey) -> dict[str, Any]:
-    """Return the all-correct answer sheet of KEY's instrument (first option for unscored choices)."""
-    correct = {ik.item.name: list(ik.correct) for ik in key.item_keys.select_related("item")}
-    answers: dict[str, Any] = {}
-    for item in key.instrument_version.items.select_related("choice_list").order_by("order"):
-        if item.name in correct:
-            answers[item.name] = correct[item.name] if item.type == Item.Type.MULTIPLE else correct[item.name][0]
-        elif item.required and item.choice_list is not None:
-            answers[item.name] = item.choice_list.choices.order_by("order").first().name  # type: ignore[union-attr]
-    return answers
 
 
 ALL_BANKS = ("demographics", "science_literacy", "health_literacy", "occupational_health", "elders", "youth_science")
