@@ -17,7 +17,7 @@ from django.utils import timezone
 from assessment.fields import EncryptedTextField
 from assessment.models import Case, Wave
 from questionnaires.models import Invitation
-from questionnaires.selectors import Answered
+from questionnaires.selectors import DEMOGRAPHICS, Answered
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_\-]{32}$")
 
@@ -103,16 +103,27 @@ def _lookup_query(vendor: str) -> tuple[str, list[_Column], int, int, int]:
     for alias, field in wanted:
         col = field.get_col(alias)
         converters = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-        columns.append(_Column(f"{alias}.{quote(field.column)}", field, col, converters))
+        expression = f"{alias}.{quote(field.column)}"
+        if alias == "r" and field.name == "answers":
+            # Only the demographics' answers matter to a plan (eligibility); the others can be
+            # long (50-odd answers each) and are neither sent nor decoded.
+            expression = f"CASE WHEN n.{quote('code')} = %s THEN {expression} END"
+        columns.append(_Column(expression, field, col, converters))
     table = {alias: quote(model._meta.db_table) for alias, model in tables.items()}
+
+    def on(alias: str, model: type[Any], fk: str, other: str) -> str:
+        """`alias.<fk column> = other.<pk column>` of MODEL's foreign key FK."""
+        field = model._meta.get_field(fk)
+        return f"{alias}.{quote(field.column)} = {other}.{quote(field.target_field.column)}"
+
     sql = (
         f"SELECT {', '.join(c.sql for c in columns)} FROM {table['i']} i"
-        f" JOIN {table['c']} c ON c.{quote('id')} = i.{quote('case_id')}"
-        f" JOIN {table['w']} w ON w.{quote('id')} = i.{quote('wave_id')}"
-        f" LEFT JOIN {table['r']} r ON r.{quote('case_id')} = c.{quote('id')}"
-        f" LEFT JOIN {table['v']} v ON v.{quote('id')} = r.{quote('instrument_version_id')}"
-        f" LEFT JOIN {table['n']} n ON n.{quote('id')} = v.{quote('instrument_id')}"
-        f" WHERE i.{quote('token_hash')} = %s"
+        f" JOIN {table['c']} c ON {on('i', Invitation, 'case', 'c')}"
+        f" JOIN {table['w']} w ON {on('i', Invitation, 'wave', 'w')}"
+        f" LEFT JOIN {table['r']} r ON {on('r', Response, 'case', 'c')}"
+        f" LEFT JOIN {table['v']} v ON {on('r', Response, 'instrument_version', 'v')}"
+        f" LEFT JOIN {table['n']} n ON {on('v', InstrumentVersion, 'instrument', 'n')}"
+        f" WHERE i.{quote(Invitation._meta.get_field('token_hash').column)} = %s"
     )
     ends = list(accumulate((len(invitation_fields), len(case_fields), len(wave_fields))))
     return sql, columns, ends[0], ends[1], ends[2]
@@ -122,7 +133,7 @@ def _lookup(digest: str) -> Invitation | None:
     """The invitation with this token hash, as `invitation_find` describes, in one query."""
     sql, columns, cut, case_end, wave_end = _lookup_query(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [digest])
+        cursor.execute(sql, [DEMOGRAPHICS, digest])
         rows = cursor.fetchall()
     if not rows:
         return None

@@ -60,7 +60,9 @@ DEMOGRAPHICS = "demographics"
 
 
 class Answered(NamedTuple):
-    """One of a case's stored responses, as much of it as its plan needs."""
+    """One of a case's stored responses, as much of it as its plan needs: `answers` are the
+    demographics' answers (eligibility reads them); `invitations.invitation_find` leaves
+    them out ({}) for the other questionnaires."""
 
     version_id: int
     code: str

@@ -48,6 +48,18 @@ def test_one_query_brings_the_invitation_its_case_wave_and_answered_sheets(
     assert found.case.contact_name == "王秀兰"
 
 
+def test_the_lookup_brings_only_the_demographics_answers(fielded: FieldedCase) -> None:
+    assert post(fielded, "demographics", ADULT_FARMER).status_code == 201
+    assert post(fielded, "science_literacy", correct_answers(fielded.key("science_literacy"))).status_code == 201
+    found = invitation_find(fielded.token)
+    assert found is not None
+    answered = {a.code: dict(a.answers) for a in found.answered}
+    assert answered == {"demographics": ADULT_FARMER, "science_literacy": {}}  # 50 answers not sent
+    plan, demographics = respondent_state(found.case, found.answered, found.plan_revision)
+    assert demographics == ADULT_FARMER
+    assert {s.code: s.status for s in plan}["science_literacy"] == "done"
+
+
 def test_an_unknown_or_malformed_token_finds_nothing(fielded: FieldedCase, django_assert_num_queries: Any) -> None:
     with django_assert_num_queries(1):
         assert invitation_find("x" * 32) is None
