@@ -112,13 +112,16 @@ SHEET_POOL = 500  # distinct answer sheets per questionnaire in a run
 TimeoutPolicy = Callable[[], float | None]
 
 
+SUBMISSION_ROUTE = "/api/v1/invitations/{token}/responses/"
+
+
 def submit(client: Client, tally: Tally, token: str, instrument: str, answers: bytes,
-           timeout_policy: TimeoutPolicy, give_up_at: float) -> bool:
+           timeout_policy: TimeoutPolicy, give_up_at: float, route: str = SUBMISSION_ROUTE) -> bool:
     """Submit ANSWERS (a JSON object, encoded) until acknowledged (True) or refused with a 4xx /
     out of time (False)."""
     client_id = str(uuid.uuid4())
     body = b'{"client_id": "%s", "instrument": "%s", "answers": %s}' % (client_id.encode(), instrument.encode(), answers)
-    path = f"/api/v1/invitations/{token}/responses/"
+    path = route.format(token=token)
     attempts, backoff = 0, 0.05
     while time.monotonic() < give_up_at:
         attempts += 1
@@ -196,7 +199,8 @@ def ping_work(tally: Tally) -> Callable[[Client, float], None]:
 
 
 def respondent_work(tally: Tally, tokens: Iterator[str], items: dict[str, list[dict[str, Any]]], seed: int,
-                    timeout_policy: TimeoutPolicy = lambda: None, patience: float = 120.0) -> Callable[[Client, float], None]:
+                    timeout_policy: TimeoutPolicy = lambda: None, patience: float = 120.0,
+                    route: str = SUBMISSION_ROUTE) -> Callable[[Client, float], None]:
     """Each call: the next respondent submits the demographics, then the science questionnaire.
 
     The answer sheets are drawn and encoded before the run (a pool per questionnaire, reused
@@ -217,7 +221,7 @@ def respondent_work(tally: Tally, tokens: Iterator[str], items: dict[str, list[d
             raise SystemExit("ran out of invitations: build the survey with more")
         give_up_at = time.monotonic() + patience
         for code, answers in sheets:
-            if not submit(client, tally, token, code, answers, timeout_policy, give_up_at):
+            if not submit(client, tally, token, code, answers, timeout_policy, give_up_at, route):
                 return
 
     return work

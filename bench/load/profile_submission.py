@@ -17,7 +17,6 @@ import pstats
 import random
 import re
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -27,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load import answers_for  # noqa: E402
-from stack import ROOT, Postgres, build_survey, production_env  # noqa: E402
+from stack import ROOT, Postgres, survey_started  # noqa: E402
 
 
 def main() -> int:
@@ -38,11 +37,7 @@ def main() -> int:
     args = parser.parse_args()
     pg = Postgres()
     try:
-        pg.start()
-        pg.create_database()
-        env = production_env(pg.url)
-        with tempfile.TemporaryDirectory() as tmp:
-            survey = build_survey(env, 2 * args.respondents + 20, Path(tmp) / "survey.json")
+        env, survey = survey_started(pg, 2 * args.respondents + 20)
         os.environ.update(env)
         sys.path.insert(0, str(ROOT))
         import django

@@ -14,14 +14,13 @@ import datetime
 import os
 import platform
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from check import exactly_once, report_write, responses_check, verdict_lines  # noqa: E402
 from load import Tally, ping_work, respondent_work, run_phase, summary  # noqa: E402
-from stack import ROOT, Gunicorn, Postgres, build_survey, production_env, tree_cpu_seconds  # noqa: E402
+from stack import ROOT, Gunicorn, Postgres, survey_started, tree_cpu_seconds  # noqa: E402
 
 SUBMISSIONS = {"demographics", "science_literacy"}
 
@@ -44,13 +43,9 @@ def main() -> int:
     pg = Postgres()
     gunicorn = None
     try:
-        pg.start()
-        pg.create_database()
-        env = production_env(pg.url)
         version = pg.version()
         print(f"PostgreSQL {version} in {pg.dir}; building the survey ({args.invitations} invitations)…", flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            survey = build_survey(env, args.invitations, Path(tmp) / "survey.json")
+        env, survey = survey_started(pg, args.invitations)
         gunicorn = Gunicorn(env, workers=args.workers, threads=args.worker_threads)
         print(f"gunicorn ({args.workers} workers) on {gunicorn.base}", flush=True)
         tokens = iter(survey["tokens"])

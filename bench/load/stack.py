@@ -134,6 +134,16 @@ def build_survey(env: dict[str, str], invitations: int, out: Path) -> dict[str, 
     return json.loads(out.read_text())
 
 
+def survey_started(pg: Postgres, invitations: int) -> tuple[dict[str, str], dict[str, object]]:
+    """Start PG with an empty database, build the survey with INVITATIONS in it; return the
+    production environment pointing at it and the survey (tokens, items)."""
+    pg.start()
+    pg.create_database()
+    env = production_env(pg.url)
+    with tempfile.TemporaryDirectory() as tmp:
+        return env, build_survey(env, invitations, Path(tmp) / "survey.json")
+
+
 class Gunicorn:
     """gunicorn config.wsgi with sync workers; the master respawns a worker that dies."""
 
