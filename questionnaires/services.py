@@ -43,7 +43,9 @@ from questionnaires.selectors import (
     key_compile,
     key_parsed,
     module_question_names,
+    next_step,
     plan_after,
+    respondent_plan,
     version_form,
 )
 from questionnaires.writes import submission_store
@@ -540,16 +542,18 @@ def response_submit(
     # Scored before anything is written (it needs only the answers and the compiled key), so
     # a scoring failure leaves the response to be stored unscored, and no savepoint is needed.
     score = _score_fresh(response, key) if key is not None else None
-    disposition = None
+    disposition = None  # the case's new disposition, if this submission changes it
     if case is not None:
-        after = plan_after(plan, version, cleaned) if plan is not None else _plan_with(case, version, cleaned)
-        disposition = _disposition(after)
+        after = plan_after(plan if plan is not None else respondent_plan(case), version, cleaned)
+        # Complete once every questionnaire the case is eligible for is in, partial before that.
+        reached = "complete" if next_step(after) is None else "partial"
+        disposition = reached if reached != case.disposition else None
     try:
         submission_store(
             response,
             score=score,
             case=case,
-            disposition=disposition if case is not None and disposition != case.disposition else None,
+            disposition=disposition,
             # A submission is an opening too, recorded with it (the API opens without writing).
             opened=invitation if invitation is not None and invitation.first_opened_at is None else None,
             now=timezone.now(),
@@ -582,20 +586,6 @@ def _retry(response: Response, key: ScoringKey | None) -> Stored:
     if not ResponseScore.objects.filter(response=response, key=key).exists():
         responses_score_new(response, key=key)
     return Stored(response, False, ResponseScore.objects.filter(response=response, key=key).exists())
-
-
-def _disposition(plan: list[PlanStep]) -> str:
-    """A case is complete once every questionnaire it is eligible for is in, partial before that."""
-    from questionnaires.selectors import next_step
-
-    return "complete" if next_step(plan) is None else "partial"
-
-
-def _plan_with(case: Case, version: InstrumentVersion, answers: Mapping[str, Any]) -> list[PlanStep]:
-    """CASE's plan once VERSION is answered with ANSWERS (read now: the caller had no plan)."""
-    from questionnaires.selectors import respondent_plan
-
-    return plan_after(respondent_plan(case), version, answers)
 
 
 def _same_submission(existing: Response, digest: str, case: Case | None) -> Response:

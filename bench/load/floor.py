@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 
 from check import report_write, responses_check, verdict_lines  # noqa: E402
 from load import Tally, ping_work, respondent_work, run_phase, summary  # noqa: E402
-from stack import Gunicorn, Postgres, survey_started, tree_cpu_seconds  # noqa: E402
+from stack import CpuMeter, Gunicorn, Postgres, survey_started  # noqa: E402
 
 FLOOR_ROUTE = "/bench/floor/{token}/"
 SUBMISSIONS = {"demographics", "science_literacy"}
@@ -55,33 +55,24 @@ def main() -> int:
         fresh = iter(tokens[2000:])
         reused = itertools.cycle(tokens[:2000])  # the floor writes nothing to the invitation's case
         items = survey["items"]
-        roots = {"web": gunicorn.process.pid, "database": pg.postmaster_pid()}
-
-        def cpu() -> dict[str, float]:
-            return {**{name: tree_cpu_seconds(pid) for name, pid in roots.items()}, "load generator": sum(os.times()[:2])}
-
+        meter = CpuMeter(gunicorn.process.pid, pg.postmaster_pid())
         base = gunicorn.base
         run_phase(base, ping_work(Tally()), seconds=2, threads=args.threads)  # warm-up, not counted
         run_phase(base, respondent_work(Tally(), reused, items, seed=1, route=FLOOR_ROUTE), seconds=3, threads=args.threads)
         warm = Tally()
         run_phase(base, respondent_work(warm, fresh, items, seed=1), seconds=3, threads=args.threads)
+        floor_tally, sub_tally = Tally(), Tally()
+        works = {
+            "ping": (Tally(), ping_work),
+            "floor": (floor_tally, lambda t: respondent_work(t, reused, items, seed=2, route=FLOOR_ROUTE)),
+            "submission": (sub_tally, lambda t: respondent_work(t, fresh, items, seed=3)),
+        }
         phases = {}
-        for name, tally, work in (
-            ("ping", Tally(), None),
-            ("floor", floor_tally := Tally(), FLOOR_ROUTE),
-            ("submission", sub_tally := Tally(), ""),
-        ):
+        for name, (tally, work) in works.items():
             print(f"measuring {name}…", flush=True)
-            before = cpu()
-            if work is None:
-                start, end, _ = run_phase(base, ping_work(tally), seconds=args.seconds, threads=args.threads)
-            elif work:
-                start, end, _ = run_phase(base, respondent_work(tally, reused, items, seed=2, route=work),
-                                          seconds=args.seconds, threads=args.threads)
-            else:
-                start, end, _ = run_phase(base, respondent_work(tally, fresh, items, seed=3),
-                                          seconds=args.seconds, threads=args.threads)
-            phases[name] = (tally, start, end, before, cpu())
+            before = meter.read()
+            start, end, _ = run_phase(base, work(tally), seconds=args.seconds, threads=args.threads)
+            phases[name] = (tally, start, end, before, meter.read())
         gunicorn.stop()
         gunicorn = None
         with psycopg.connect(pg.url) as conn:
@@ -106,8 +97,7 @@ def main() -> int:
         kinds = {"ping"} if name == "ping" else SUBMISSIONS
         stats = summary(tally.records, start, end, kinds)
         rates[name] = stats["per_second"]
-        n = sum(1 for r in tally.records if r.kind in kinds and start <= r.at <= end)
-        cpu_text = ", ".join(f"{k} {1000 * (after[k] - before[k]) / max(n, 1):.2f}" for k in before)
+        cpu_text = CpuMeter.per_request(before, after, int(stats["requests"]))
         lines.append(f"{name:<11} {stats['per_second']:8.1f}/s  p50 {stats['p50_ms']:6.1f} ms  p99 {stats['p99_ms']:6.1f} ms"
                      f"   CPU per request: {cpu_text} ms")
     floor_acked = {a.client_id for a in floor_tally.acks}

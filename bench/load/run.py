@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from check import exactly_once, report_write, responses_check, verdict_lines  # noqa: E402
 from load import Tally, ping_work, respondent_work, run_phase, summary  # noqa: E402
-from stack import ROOT, Gunicorn, Postgres, survey_started, tree_cpu_seconds  # noqa: E402
+from stack import ROOT, CpuMeter, Gunicorn, Postgres, survey_started  # noqa: E402
 
 SUBMISSIONS = {"demographics", "science_literacy"}
 
@@ -54,20 +54,15 @@ def main() -> int:
         run_phase(gunicorn.base, ping_work(Tally()), seconds=2, threads=args.threads)
         run_phase(gunicorn.base, respondent_work(tally, tokens, survey["items"], seed=1), seconds=4, threads=args.threads)
         warm = len(tally.records)
-        roots = {"web": gunicorn.process.pid, "database": pg.postmaster_pid()}
-
-        def cpu() -> dict[str, float]:
-            return {**{name: tree_cpu_seconds(pid) for name, pid in roots.items()},
-                    "load generator": sum(os.times()[:2])}
-
+        meter = CpuMeter(gunicorn.process.pid, pg.postmaster_pid())
         print("measuring the yardstick…", flush=True)
-        c0 = cpu()
+        c0 = meter.read()
         p0, p1, _ = run_phase(gunicorn.base, ping_work(tally), seconds=args.seconds, threads=args.threads)
-        c1 = cpu()
+        c1 = meter.read()
         print("measuring submissions…", flush=True)
         s0, s1, _ = run_phase(gunicorn.base, respondent_work(tally, tokens, survey["items"], seed=2),
                               seconds=args.seconds, threads=args.threads)
-        c2 = cpu()
+        c2 = meter.read()
         gunicorn.stop()
         gunicorn = None
         check = responses_check(pg.url, tally.acks)
@@ -81,12 +76,9 @@ def main() -> int:
     demo = summary(tally.records, s0, s1, {"demographics"})
     sci = summary(tally.records, s0, s1, {"science_literacy"})
     ratio = subs["per_second"] / ping["per_second"]
-    pings = sum(1 for r in tally.records if r.kind == "ping" and p0 <= r.at <= p1)
-    sent = sum(1 for r in tally.records if r.kind in SUBMISSIONS and s0 <= r.at <= s1)
 
-    def cpu_line(label: str, before: dict[str, float], after: dict[str, float], n: int) -> str:
-        parts = [f"{name} {1000 * (after[name] - before[name]) / max(n, 1):.2f}" for name in before]
-        return f"{label:<32} {', '.join(parts)}  (ms of CPU per request)"
+    def cpu_line(label: str, before: dict[str, float], after: dict[str, float], requests: float) -> str:
+        return f"{label:<32} {CpuMeter.per_request(before, after, int(requests))}  (ms of CPU per request)"
 
     once = exactly_once(check)
     report = [
@@ -101,14 +93,14 @@ def main() -> int:
         "science sheet scored at once: one read and one write statement); each respondent sends demographics "
         "(6 items) then science literacy (50 items), answer sheets drawn before the run",
         "CPU = user + system time of the gunicorn processes (web), the PostgreSQL server (database) and this "
-        "process (load generator) over the phase, per acknowledged request",
+        "process (load generator) over the phase, per request",
         "",
         line("yardstick GET /api/v1/ping/", ping),
         line("submissions (both kinds)", subs),
         line("  demographics", demo),
         line("  science_literacy", sci),
-        cpu_line("CPU, yardstick", c0, c1, pings),
-        cpu_line("CPU, submissions", c1, c2, sent),
+        cpu_line("CPU, yardstick", c0, c1, ping["requests"]),
+        cpu_line("CPU, submissions", c1, c2, subs["requests"]),
         "",
         f"submissions / yardstick: {100 * ratio:.1f}%  (goal >= 50%: {'MET' if ratio >= 0.5 else 'NOT MET'})",
         f"submission p99: {subs['p99_ms']:.1f} ms  (goal < 250 ms: {'MET' if subs['p99_ms'] < 250 else 'NOT MET'})",

@@ -56,6 +56,22 @@ def tree_cpu_seconds(root: int) -> float:
     return total
 
 
+class CpuMeter:
+    """CPU seconds so far of the web server's processes, the database server's and this one
+    (the load generator); `per_request` turns two readings into ms per request."""
+
+    def __init__(self, web_pid: int, database_pid: int) -> None:
+        self.roots = {"web": web_pid, "database": database_pid}
+
+    def read(self) -> dict[str, float]:
+        return {**{name: tree_cpu_seconds(pid) for name, pid in self.roots.items()},
+                "load generator": sum(os.times()[:2])}
+
+    @staticmethod
+    def per_request(before: dict[str, float], after: dict[str, float], requests: int) -> str:
+        return ", ".join(f"{name} {1000 * (after[name] - before[name]) / max(requests, 1):.2f}" for name in before)
+
+
 class Postgres:
     """A PostgreSQL cluster of its own in /tmp; run as the postgres user when we are root."""
 
