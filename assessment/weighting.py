@@ -173,12 +173,15 @@ class WeightingOutcome:
 
 @transaction.atomic
 def weight_set_compute(
-    *, wave: Wave, instrument_code: str, user: AbstractBaseUser | None = None
+    *, wave: Wave, instrument_code: str, user: AbstractBaseUser | None = None, store_estimates: bool = True
 ) -> WeightingOutcome:
     """Compute and store the weights of an instrument's respondents in WAVE.
 
     Re-running on unchanged inputs returns the current set; changed inputs (new responses,
     a rejection, new margins) make a new version, and the old one stays for reproducibility.
+    A new version also queues, once it is committed, the `reports.estimates_store` job, which
+    computes the year's report figures ahead of the first report (STORE_ESTIMATES False: the
+    caller does that itself, as the demo does once every wave is weighted).
     """
     instrument = Instrument.objects.get(code=instrument_code)
     margin_set = margin_set_for(wave, instrument)
@@ -242,6 +245,9 @@ def weight_set_compute(
         summary=f"{wave.code} {instrument_code} v{weight_set.version}: {table.n} respondents",
         details=weight_set.diagnostics,
     )
+    if store_estimates:
+        wave_id = wave.pk
+        transaction.on_commit(lambda: jobs.enqueue("reports.estimates_store", wave_id=wave_id))
     return WeightingOutcome(weight_set, True)
 
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -59,6 +59,7 @@ from questionnaires.xlsform import (
     read_xlsform,
     write_xlsform,
 )
+from reports import jobs
 from scoring import keys as key_math
 
 logger = logging.getLogger(__name__)
@@ -402,6 +403,8 @@ def responses_rescore(
     if wave is not None:
         responses = responses.filter(wave=wave)
     scored = responses_score(key=key, responses=responses)
+    if scored:
+        _report_estimates_refresh(responses.values_list("wave_id", flat=True).distinct())
     AuditEvent.objects.create(
         actor=_actor(user),
         action="responses.rescore",
@@ -437,6 +440,8 @@ def wave_key_select(
     scored = responses_rescore(key=key, wave=wave, user=user)
     fielded.scoring_key = key
     fielded.save(update_fields=["scoring_key"])
+    if not scored:  # else the rescoring queued it
+        _report_estimates_refresh([wave.pk])
     AuditEvent.objects.create(
         actor=_actor(user),
         action="key.select",
@@ -448,6 +453,13 @@ def wave_key_select(
                  "to": key.label, "scored": scored},
     )
     return fielded
+
+
+def _report_estimates_refresh(wave_ids: Iterable[int]) -> None:
+    """Once this transaction commits, recompute and store the report figures of WAVE_IDS (the
+    `reports.estimates_store` job), as a weighting run does: their scores or official key changed."""
+    for wave_id in sorted(set(wave_ids)):
+        transaction.on_commit(partial(jobs.enqueue, "reports.estimates_store", wave_id=wave_id))
 
 
 # --- submissions -------------------------------------------------------------------------

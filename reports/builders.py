@@ -45,10 +45,10 @@ from reports.data import (
 from reports.estimates import INSIDE, Estimates, Measure
 from reports.selectors import (
     county_towns,
-    earlier_waves,
     enterprise_wave_of,
     population_groups,
     sample_strata,
+    scores_mark,
     wave_dispositions,
 )
 from scoring import CellEstimate, estimate_difference
@@ -190,10 +190,8 @@ class ReportBuilder:
     def target_of(self, wave: Wave, measure: Measure) -> tuple[float | None, int | None]:
         if measure.dimension is not None:
             return None, None
-        row = wave.targets.filter(indicator=measure.benchmark).first()
-        if row is None:
-            row = self.wave.targets.filter(indicator=measure.benchmark).first()
-        return (float(row.value), row.target_year) if row else (None, None)
+        row = self.est.targets(wave).get(measure.benchmark) or self.est.targets(self.wave).get(measure.benchmark)
+        return row if row is not None else (None, None)
 
     def population_of(self, wave: Wave, measure: Measure) -> str:
         labels = self.est.key_labels(wave, measure.instrument)
@@ -270,7 +268,7 @@ class ReportBuilder:
         )
 
     def change(self, wave: Wave, measure: Measure, current: CellEstimate) -> Change | None:
-        for earlier in reversed(earlier_waves(wave, wave.kind)):
+        for earlier in reversed(self.est.earlier(wave)):
             if not self.est.available(earlier, measure.instrument):
                 continue
             previous = self.area_estimate(earlier, measure)
@@ -336,7 +334,7 @@ class ReportBuilder:
         if wave is None:
             return None
         area_points, county_points = [], []
-        for w in earlier_waves(wave, wave.kind) + [wave]:
+        for w in self.est.earlier(wave) + [wave]:
             if not self.est.available(w, measure.instrument):
                 continue
             found = self.area_estimate(w, measure)
@@ -651,7 +649,7 @@ class ReportBuilder:
             ),
             keys=tuple(f"k{wd.key.version}" for wd in designs),
             weight_sets=tuple(f"W{wd.weight_set.version}" for wd in designs),
-            data_hash=data_fingerprint(self.wave),
+            data_hash=self.est.fingerprint(self.wave),
             generated_at=timezone.localtime().strftime("%Y-%m-%d %H:%M"),
         )
 
@@ -781,8 +779,9 @@ def key_findings(report: AssessmentReport) -> tuple[str, ...]:
 
 
 def data_fingerprint(wave: Wave) -> str:
-    """Return the hash of what a wave's reports are computed from: the current weight sets and keys
-    of the wave, of the enterprise survey of its year, and of the earlier waves its trends show.
+    """Return the hash of what a wave's reports are computed from: the current weight sets, keys and
+    scores (`scores_mark`) of the wave, of the enterprise survey of its year, and of the earlier
+    waves its trends show.
 
     Cheap (no estimation), so a stored report can be found before anything is rebuilt.
     """
@@ -800,7 +799,9 @@ def data_fingerprint(wave: Wave) -> str:
     for code, instrument, inputs_hash in rows:
         digest.update(f"{code}|{instrument}|{inputs_hash}|".encode())
         try:
-            digest.update(str(wave_key(Wave.objects.get(county_id=wave.county_id, code=code), instrument).pk).encode())
+            shown = Wave.objects.get(county_id=wave.county_id, code=code)
+            key_id = wave_key(shown, instrument).pk
+            digest.update(f"{key_id}|{scores_mark(shown.pk, key_id)}".encode())
         except DataProblem:
             digest.update(b"-")
     return digest.hexdigest()

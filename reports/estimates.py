@@ -23,8 +23,18 @@ from django.db import transaction
 
 from assessment.estimation import WaveDesign, _proportion, wave_design
 from assessment.models import Wave, WeightSet
+from questionnaires.models import ScoringKey
 from questionnaires.services import key_compile
-from reports.selectors import BenchmarkArrays, ItemArrays, KeyLabels, benchmark_arrays, item_arrays, key_labels
+from reports.selectors import (
+    BenchmarkArrays,
+    ItemArrays,
+    KeyLabels,
+    benchmark_arrays,
+    earlier_waves,
+    item_arrays,
+    key_labels,
+    scores_mark,
+)
 from scoring import CellEstimate, ContrastEstimate, estimate_domain_differences
 from scoring.adapters import DataProblem, wave_key
 from scoring.keys import KeyArrays
@@ -65,6 +75,10 @@ class Estimates:
         self._benchmarks: dict[tuple[int, str], BenchmarkArrays] = {}
         self._items: dict[tuple[int, str], ItemArrays] = {}
         self._labels: dict[int, KeyLabels] = {}
+        self._keys: dict[tuple[int, str], ScoringKey | DataProblem] = {}
+        self._targets: dict[int, dict[str, tuple[float, int]]] = {}
+        self._fingerprints: dict[int, str] = {}
+        self._earlier: dict[tuple[int, str], list[Wave]] = {}
         self._compiled: dict[int, KeyArrays] = {}
         self._cells: dict[tuple[Any, ...], dict[Domain, CellEstimate]] = {}
 
@@ -115,8 +129,41 @@ class Estimates:
             self._compiled[wd.key.pk] = key_compile(wd.key).arrays
         return self._compiled[wd.key.pk]
 
+    def key(self, wave: Wave, instrument: str) -> ScoringKey:
+        """Return the wave's official key of INSTRUMENT (`wave_key`, raising DataProblem likewise)."""
+        found = self._keys.get((wave.pk, instrument))
+        if found is None:
+            try:
+                found = wave_key(wave, instrument)
+            except DataProblem as exc:
+                found = exc
+            self._keys[(wave.pk, instrument)] = found
+        if isinstance(found, DataProblem):
+            raise found
+        return found
+
+    def targets(self, wave: Wave) -> dict[str, tuple[float, int]]:
+        """Return the wave's plan targets: {indicator: (value, target year)}."""
+        if wave.pk not in self._targets:
+            self._targets[wave.pk] = {t.indicator: (float(t.value), t.target_year) for t in wave.targets.order_by("pk")}
+        return self._targets[wave.pk]
+
+    def earlier(self, wave: Wave) -> list[Wave]:
+        """Return `reports.selectors.earlier_waves` of WAVE's kind, oldest first."""
+        if (wave.pk, wave.kind) not in self._earlier:
+            self._earlier[(wave.pk, wave.kind)] = earlier_waves(wave, wave.kind)
+        return self._earlier[(wave.pk, wave.kind)]
+
+    def fingerprint(self, wave: Wave) -> str:
+        """Return `reports.builders.data_fingerprint` of WAVE (once per run: its reports share it)."""
+        from reports.builders import data_fingerprint  # the builders import this module
+
+        if wave.pk not in self._fingerprints:
+            self._fingerprints[wave.pk] = data_fingerprint(wave)
+        return self._fingerprints[wave.pk]
+
     def key_labels(self, wave: Wave, instrument: str) -> KeyLabels:
-        key = wave_key(wave, instrument)
+        key = self.key(wave, instrument)
         if key.pk not in self._labels:
             self._labels[key.pk] = key_labels(key)
         return self._labels[key.pk]
@@ -226,10 +273,12 @@ class Estimates:
         stored = self._stored[key]
         return stored if stored is not None and stored[1] else None
 
-    def save(self) -> None:
-        """Store the cells computed since the last save in the waves' snapshots."""
+    def save(self) -> int:
+        """Store the cells computed since the last save in the waves' snapshots; return how
+        many tables of cells (a measure by a breakdown) were not stored before."""
         from reports.models import EstimateSnapshot
 
+        stored = 0
         for (wave_pk, instrument), cells in self._new.items():
             if not cells:
                 continue
@@ -239,10 +288,12 @@ class Estimates:
                 continue
             with transaction.atomic():
                 row, _ = EstimateSnapshot.objects.select_for_update().get_or_create(wave=wave, instrument=instrument, inputs=inputs)
+                stored += len(cells.keys() - row.cells.keys())
                 row.cells = {**row.cells, **cells}
                 row.save(update_fields=["cells", "updated_at"])
             self._stored[(wave_pk, instrument)] = (inputs, row.cells)
         self._new = {}
+        return stored
 
 
 def snapshot_inputs(wave: Wave, instrument: str) -> str | None:
@@ -254,7 +305,8 @@ def snapshot_inputs(wave: Wave, instrument: str) -> str | None:
         key = wave_key(wave, instrument).pk
     except DataProblem:
         return None
-    text = f"{weight_set[0]}|{weight_set[1]}|{key}|{settings.SUYANG_RELIABILITY_MIN_N}|{settings.SUYANG_RELIABILITY_MAX_CV}|{ESTIMATES_VERSION}"
+    scores = scores_mark(wave.pk, key)
+    text = f"{weight_set[0]}|{weight_set[1]}|{key}|{scores}|{settings.SUYANG_RELIABILITY_MIN_N}|{settings.SUYANG_RELIABILITY_MAX_CV}|{ESTIMATES_VERSION}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.db.models import Count, QuerySet, TextField
+from django.db.models import Count, Max, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from assessment import access
-from assessment.models import Case, Role, SampledUnit, Stratum, Town, Wave, WeightSet
+from assessment.models import Case, County, Role, SampledUnit, Stratum, Town, Wave, WeightSet
 from questionnaires.models import GroupRule, Item, ResponseScore, ScoringKey
 from scoring.adapters import DataProblem, wave_key
 from scoring.keys import KeyArrays
@@ -36,6 +36,16 @@ class ReportRequestError(ValueError):
 def household_waves(county_id: int) -> QuerySet[Wave]:
     """Return the county's household waves, newest first: each has a county report."""
     return Wave.objects.filter(county_id=county_id, kind=Wave.Kind.HOUSEHOLD).order_by("-year", "code")
+
+
+def report_county_id(code: str | None) -> int | None:
+    """Return the id of the county CODE (None for no code); raise ReportRequestError if there is none."""
+    if not code:
+        return None
+    found = County.objects.filter(code=code).values_list("pk", flat=True).first()
+    if found is None:
+        raise ReportRequestError(f"no county {code!r}")
+    return found
 
 
 def report_wave(*, code: str, county_id: int | None = None) -> Wave:
@@ -168,6 +178,17 @@ class BenchmarkArrays:
 def _score_rows(wave_id: int, key: ScoringKey) -> QuerySet[ResponseScore]:
     # By wave, not by a list of response ids: an IN list of 10,000 ids is slow on SQLite.
     return ResponseScore.objects.filter(key=key, response__wave_id=wave_id)
+
+
+def scores_mark(wave_id: int, key_id: int) -> str:
+    """Return how many of a wave's responses are scored under a key, and the newest score's id.
+
+    Scores are only added (once per response and key: a submission, a rescoring) or deleted
+    with their response, so the mark changes whenever figures computed from them could, e.g.
+    when responses whose scoring failed are scored later under the same key and weights.
+    """
+    found = ResponseScore.objects.filter(key_id=key_id, response__wave_id=wave_id).aggregate(n=Count("pk"), last=Max("pk"))
+    return f"{found['n']}:{found['last']}"
 
 
 def benchmark_arrays(wave_id: int, response_ids: npt.NDArray[np.int64], key: ScoringKey, arrays: KeyArrays) -> BenchmarkArrays:

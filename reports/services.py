@@ -26,6 +26,7 @@ from reports.models import JobStatus, Report, ReportBatch
 from reports.pdf import LAYOUT_VERSION, render_pdf
 from reports.selectors import ReportEntry, county_towns, population_groups, report_group, report_town
 from reports.tables import TABLES_VERSION, render_csv, render_xlsx
+from scoring.adapters import DataProblem
 
 logger = logging.getLogger(__name__)
 UserLike = AbstractBaseUser | AnonymousUser | None
@@ -242,3 +243,39 @@ def report_batch_run(*, batch_id: int) -> None:
         logger.exception("report batch %s failed", batch_id)
         _progress(batch, status=JobStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now())
         raise
+
+
+# -- estimates stored ahead of the reports ---------------------------------------------------
+
+
+def estimates_store(*, wave: Wave) -> int:
+    """Compute and store every estimate the reports of WAVE's year show, and return how many
+    estimate tables were newly stored.
+
+    Run after each weighting run (the `reports.estimates_store` job). The year's reports, and the
+    trends of later years' reports, then read these figures from `EstimateSnapshot` rows
+    instead of loading the wave's respondents again. An enterprise wave's figures appear in the
+    household report of its year, so that report is the one built. A report that cannot be made
+    yet (say, health literacy not weighted) stores what it could compute.
+    """
+    if wave.kind == Wave.Kind.HOUSEHOLD:
+        household = [wave]
+    else:
+        household = list(Wave.objects.filter(county_id=wave.county_id, year=wave.year, kind=Wave.Kind.HOUSEHOLD).order_by("code"))
+    est = Estimates()
+    for target in household:
+        for entry in batch_entries(target):
+            try:
+                build_report(target, entry.kind, entry.code, estimates=est)
+            except DataProblem as exc:
+                logger.info("estimates of %s %s %s not stored: %s", target.code, entry.kind, entry.code, exc)
+                break
+    return est.save()
+
+
+@jobs.job("reports.estimates_store")
+def estimates_store_job(*, wave_id: int) -> None:
+    """Run `estimates_store` in the background (queued when a weighting run makes new weights)."""
+    wave = Wave.objects.filter(pk=wave_id).first()
+    if wave is not None:  # deleted since
+        estimates_store(wave=wave)

@@ -276,12 +276,13 @@ class EnterpriseWaveResult:
 
 
 def enterprise_surveys_build(
-    county: Any, *, population: Population | None = None, log: Callable[[str], None] = print
+    county: Any, *, population: Population | None = None, log: Callable[[str], None] = print, store_estimates: bool = True
 ) -> list[EnterpriseWaveResult]:
     """Add the enterprise survey's frame, margins and yearly waves to the demo COUNTY, scored and weighted.
 
     Idempotent: waves already built are kept, and their weights and estimates only recomputed
     when their inputs changed.  Returns each year's estimate next to the true share.
+    STORE_ESTIMATES: as for `weight_set_compute`.
     """
     from assessment.demo.build import POPULATION_SEED, literacy_cut_points
     from assessment.demo.population import build_population
@@ -308,7 +309,7 @@ def enterprise_surveys_build(
         log("  enterprise survey: frame, samples and answers of key-industry workers")
     results = []
     for wave in Wave.objects.filter(county=county, kind=Wave.Kind.ENTERPRISE).order_by("year"):
-        weight_set_compute(wave=wave, instrument_code="occupational_health")
+        weight_set_compute(wave=wave, instrument_code="occupational_health", store_estimates=store_estimates)
         cell = estimate_overall(wave_design(wave, "occupational_health"), "occupational_health")
         results.append(
             EnterpriseWaveResult(wave.year, cell.estimate, cell.ci_low, cell.ci_high, cell.n, truths[wave.year].share)

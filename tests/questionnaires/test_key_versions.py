@@ -352,14 +352,23 @@ def test_draft_key_cannot_score(wave: Wave) -> None:
 # --------------------------------------------------------------------------- the official key of a wave
 
 
-def test_switching_the_official_key_scores_the_wave_and_is_audited(wave: Wave) -> None:
+def test_switching_the_official_key_scores_the_wave_and_is_audited(
+    wave: Wave, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reports import jobs
+
     version = mini_import()
     old = key_of(version)
     fielded = WaveInstrument.objects.create(wave=wave, instrument_version=version, scoring_key=old)
     response = stored(wave, version, {**ALL_RIGHT, "q2": "a"})
     new = draft_key(version)
     key_publish(key=new)
-    wave_key_select(wave=wave, instrument_code="mini_test", key=new)
+    sent: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(jobs, "enqueue", lambda name, **kwargs: sent.append((name, kwargs)))
+    with django_capture_on_commit_callbacks(execute=True):
+        wave_key_select(wave=wave, instrument_code="mini_test", key=new)
+    # The wave's report figures are recomputed under the new key, once, after the commit.
+    assert sent == [("reports.estimates_store", {"wave_id": wave.pk})]
     fielded.refresh_from_db()
     assert fielded.scoring_key == new
     assert wave_key(wave, "mini_test") == new  # what the estimates now read

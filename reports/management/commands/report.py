@@ -13,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reports.models import JobStatus, ReportBatch
-from reports.selectors import ReportRequestError, report_wave
+from reports.selectors import ReportRequestError, report_county_id, report_wave
 from reports.services import report_batch_run, report_batch_start, report_file
 from scoring.adapters import DataProblem
 
@@ -32,16 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="where to write the file")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        county_id = None
-        if options["county"]:
-            from assessment.models import County
-
-            county = County.objects.filter(code=options["county"]).first()
-            if county is None:
-                raise CommandError(f"no county {options['county']!r}")
-            county_id = county.pk
         try:
-            wave = report_wave(code=options["wave"], county_id=county_id)
+            wave = report_wave(code=options["wave"], county_id=report_county_id(options["county"]))
             if options["batch"]:
                 source = self.batch(wave)
             else:

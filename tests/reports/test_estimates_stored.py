@@ -1,0 +1,132 @@
+"""Report figures computed ahead of the first report (`reports.estimates_store`).
+
+A weighting run, a rescoring or a change of a wave's official key queues the job once its
+transaction commits; the job stores every figure the reports of the wave's year show, so the
+first report after it (and later years' trends) loads no earlier wave's respondents.  The
+stored figures are keyed by what they are computed from, scores included.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assessment.models import Wave, WeightSet
+from assessment.weighting import weight_set_compute
+from questionnaires.models import ResponseScore
+from questionnaires.services import responses_rescore
+from reports import jobs
+from reports.builders import build_report, data_fingerprint
+from reports.estimates import Estimates, snapshot_inputs
+from reports.models import EstimateSnapshot
+from reports.services import batch_entries, estimates_store
+from scoring.adapters import wave_key
+
+pytestmark = pytest.mark.django_db
+
+
+def household_waves(wave: Wave) -> list[Wave]:
+    return list(Wave.objects.filter(county=wave.county, kind=Wave.Kind.HOUSEHOLD).order_by("year"))
+
+
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    sent: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(jobs, "enqueue", lambda name, **kwargs: sent.append((name, kwargs)))
+    return sent
+
+
+def test_after_every_years_job_no_report_of_2025_loads_an_earlier_wave(wave_2025: Wave) -> None:
+    EstimateSnapshot.objects.all().delete()
+    for wave in household_waves(wave_2025):
+        assert estimates_store(wave=wave) > 0
+    # Every figure of the year is stored: running the job again stores nothing new.
+    assert estimates_store(wave=wave_2025) == 0
+    stored, fresh = Estimates(), Estimates(snapshots=False)
+    for entry in batch_entries(wave_2025):
+        from_store = build_report(wave_2025, entry.kind, entry.code, estimates=stored)
+        # Compared as text: a design effect of a cell with no variance is NaN, and NaN != NaN.
+        assert repr(from_store) == repr(build_report(wave_2025, entry.kind, entry.code, estimates=fresh)), entry
+    loaded = {wave_pk for wave_pk, _ in stored._designs}
+    assert loaded <= set(Wave.objects.filter(county=wave_2025.county, year=2025).values_list("pk", flat=True))
+    assert {wave_pk for wave_pk, _ in fresh._designs} > loaded  # the earlier years, loaded without the store
+
+
+def test_an_enterprise_waves_job_stores_the_household_report_of_its_year(wave_2025: Wave) -> None:
+    EstimateSnapshot.objects.all().delete()
+    enterprise = Wave.objects.get(county=wave_2025.county, year=2025, kind=Wave.Kind.ENTERPRISE)
+    assert estimates_store(wave=enterprise) > 0
+    instruments = set(EstimateSnapshot.objects.values_list("wave__code", "instrument"))
+    assert (enterprise.code, "occupational_health") in instruments
+    assert ("2025", "science_literacy") in instruments and ("2025", "health_literacy") in instruments
+
+
+def test_new_weights_queue_the_job_once_committed(
+    wave_2025: Wave, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = queued(monkeypatch)
+    WeightSet.objects.filter(wave=wave_2025, instrument__code="science_literacy", is_current=True).update(inputs_hash="stale")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert weight_set_compute(wave=wave_2025, instrument_code="science_literacy").created
+        assert sent == []  # a worker must not read weights this transaction has not committed
+    for callback in callbacks:
+        callback()
+    assert sent == [("reports.estimates_store", {"wave_id": wave_2025.pk})]
+    # Unchanged inputs make no new weights, and queue nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not weight_set_compute(wave=wave_2025, instrument_code="science_literacy").created
+    assert len(sent) == 1
+
+
+def test_the_queued_job_stores_the_figures_of_the_new_weights(wave_2025: Wave, settings: Any, django_capture_on_commit_callbacks: Any) -> None:
+    settings.SUYANG_JOB_BACKEND = "inline"
+    WeightSet.objects.filter(wave=wave_2025, instrument__code="health_literacy", is_current=True).update(inputs_hash="stale")
+    with django_capture_on_commit_callbacks(execute=True):
+        weight_set_compute(wave=wave_2025, instrument_code="health_literacy")
+    inputs = snapshot_inputs(wave_2025, "health_literacy")
+    assert EstimateSnapshot.objects.get(wave=wave_2025, instrument="health_literacy", inputs=inputs).cells
+
+
+def test_scores_added_later_under_the_same_key_and_weights_are_new_inputs(
+    wave_2025: Wave, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = wave_key(wave_2025, "science_literacy")
+    before, fingerprint = snapshot_inputs(wave_2025, "science_literacy"), data_fingerprint(wave_2025)
+    # A response whose scoring failed at submission has no score under the key...
+    score = ResponseScore.objects.filter(key=key, response__wave=wave_2025).order_by("pk").first()
+    assert score is not None
+    score.delete()
+    without = snapshot_inputs(wave_2025, "science_literacy")
+    assert without != before and data_fingerprint(wave_2025) != fingerprint
+    # ... until it is rescored: new inputs again, and the year's figures are queued.
+    sent = queued(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert responses_rescore(key=key, wave=wave_2025) == 1
+    assert snapshot_inputs(wave_2025, "science_literacy") not in (before, without)
+    assert sent == [("reports.estimates_store", {"wave_id": wave_2025.pk})]
+    # Rescoring that scores nothing queues nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert responses_rescore(key=key, wave=wave_2025) == 0
+    assert len(sent) == 1
+
+
+def test_the_job_of_a_deleted_wave_does_nothing(db: None) -> None:
+    jobs.run("reports.estimates_store", {"wave_id": 987654321})
+    assert not EstimateSnapshot.objects.exists()
+
+
+def test_the_command_stores_every_years_figures_and_names_a_wrong_wave(wave_2025: Wave) -> None:
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    EstimateSnapshot.objects.all().delete()
+    out = io.StringIO()
+    call_command("estimates_store", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == [f"{w.county.code} {w.code}" for w in household_waves(wave_2025)]
+    assert lines[-1] == "Report figures stored for 4 wave(s)."
+    assert set(EstimateSnapshot.objects.values_list("wave__year", flat=True)) == {2022, 2023, 2024, 2025}
+    with pytest.raises(CommandError, match="no wave '1999' \\(known waves: 2022, 2023, 2024, 2025\\)"):
+        call_command("estimates_store", "--wave", "1999")
+    with pytest.raises(CommandError, match="no county 'atlantis'"):
+        call_command("estimates_store", "--county", "atlantis")
