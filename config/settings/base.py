@@ -93,6 +93,28 @@ def postgresql_tuned(database: dict) -> dict:  # type: ignore[type-arg]
 
 DATABASES["default"] = postgresql_tuned(DATABASES["default"])
 
+
+def with_reporting_replica(databases: dict) -> dict:  # type: ignore[type-arg]
+    """Add the `replica` alias when DATABASE_REPLICA_URL names a streaming replica of the primary.
+
+    Report building then reads from it once it has caught up (config/routers.py,
+    reports/replica.py); everything else stays on the primary.
+    """
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    if url and databases["default"]["ENGINE"] == "django.db.backends.postgresql":
+        replica = postgresql_tuned(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+        replica["TEST"] = {"MIRROR": "default"}  # tests: the replica of the test database
+        databases["replica"] = replica
+    return databases
+
+
+DATABASES = with_reporting_replica(DATABASES)
+DATABASE_ROUTERS = ["config.routers.ReportingReadsRouter"]
+# The alias report building reads from, and how long it waits for the replica to replay what
+# the primary had committed before reading from the primary instead (seconds).
+SUYANG_REPORTING_DATABASE = "replica" if "replica" in DATABASES else None
+SUYANG_REPLICA_MAX_WAIT = float(os.environ.get("SUYANG_REPLICA_MAX_WAIT", "5"))
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

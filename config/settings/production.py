@@ -4,13 +4,14 @@ import os
 import dj_database_url
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import MEDIA_ROOT, postgresql_tuned
+from config.settings.base import MEDIA_ROOT, postgresql_tuned, with_reporting_replica
 
 DEBUG = False
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
-DATABASES = {"default": postgresql_tuned(dj_database_url.config(conn_max_age=60, conn_health_checks=True))}
+DATABASES = with_reporting_replica({"default": postgresql_tuned(dj_database_url.config(conn_max_age=60, conn_health_checks=True))})
+SUYANG_REPORTING_DATABASE = "replica" if "replica" in DATABASES else None
 # Newest key first: it encrypts, every key decrypts (rotation: docs/deploy.md, rotate_field_key).
 SUYANG_FIELD_KEYS = [k for k in os.environ["SUYANG_FIELD_KEYS"].split(",") if k]
 

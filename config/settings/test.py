@@ -4,7 +4,7 @@ import os
 import dj_database_url
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import BASE_DIR, postgresql_tuned
+from config.settings.base import BASE_DIR, postgresql_tuned, with_reporting_replica
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-for-production-0123456789abcdef"
@@ -17,9 +17,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": postgresql_tuned(dj_database_url.config())}  # as production runs it
+    DATABASES = with_reporting_replica({"default": postgresql_tuned(dj_database_url.config())})  # as production runs it
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+SUYANG_REPORTING_DATABASE = "replica" if "replica" in DATABASES else None
 
 # The suite sends many requests from one address and token; the throttle tests set low rates
 # themselves (tests/api/test_throttling.py).

@@ -34,3 +34,19 @@ def test_production_settings_refuse_to_start_without_the_field_keys() -> None:
     result = manage("check", env=env)
     assert result.returncode != 0
     assert "SUYANG_FIELD_KEYS" in result.stderr
+
+
+def test_a_replica_url_adds_the_reporting_replica_and_passes_the_checks() -> None:
+    env = {**SECRETS, "DATABASE_REPLICA_URL": "postgres://reader:secret@10.0.0.6:5432/suyang", "SUYANG_REPLICA_MAX_WAIT": "2"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = manage(
+        "shell", "-c",
+        "from django.conf import settings as s; r = s.DATABASES['replica']; "
+        "print(r['HOST'], r['USER'], r['OPTIONS']['prepare_threshold'], s.SUYANG_REPORTING_DATABASE, s.SUYANG_REPLICA_MAX_WAIT, "
+        "'replica' in s.DATABASES and s.DATABASE_ROUTERS)",
+        env=env,
+    )
+    assert shown.stdout.splitlines()[-1].split() == ["10.0.0.6", "reader", "5", "replica", "2.0", "['config.routers.ReportingReadsRouter']"], shown.stderr
+    plain = manage("shell", "-c", "from django.conf import settings as s; print(sorted(s.DATABASES), s.SUYANG_REPORTING_DATABASE)", env=SECRETS)
+    assert plain.stdout.splitlines()[-1] == "['default'] None", plain.stderr
