@@ -247,7 +247,8 @@ def weight_set_compute(
     )
     if store_estimates:
         wave_id = wave.pk
-        transaction.on_commit(lambda: jobs.enqueue("reports.estimates_store", wave_id=wave_id))
+        # Robust: a broker that is down must not turn the committed weighting into an error.
+        transaction.on_commit(lambda: jobs.enqueue("reports.estimates_store", wave_id=wave_id), robust=True)
     return WeightingOutcome(weight_set, True)
 
 

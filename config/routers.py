@@ -32,15 +32,19 @@ def reads_from(alias: str) -> Iterator[None]:
 
 
 def replica_alias() -> str | None:
-    """Return the alias of the reporting replica (setting SUYANG_REPORTING_DATABASE), or None."""
-    return getattr(settings, "SUYANG_REPORTING_DATABASE", None) or None
+    """Return the alias of the reporting replica: the setting SUYANG_REPORTING_DATABASE if set,
+    else `replica` when DATABASES has it (DATABASE_REPLICA_URL), else None."""
+    named = getattr(settings, "SUYANG_REPORTING_DATABASE", None)
+    return named or ("replica" if "replica" in settings.DATABASES else None)
 
 
 class ReportingReadsRouter:
-    def db_for_read(self, model: Any, **hints: Any) -> str | None:
+    def db_for_read(self, model: Any, **hints: Any) -> str:
+        # The primary outside the block, even for rows read from the replica inside it (Django
+        # would otherwise follow the row's own database, unchecked for lag).
         alias = _reads.get()
         if alias is None or model._meta.label_lower in PRIMARY_ONLY:
-            return DEFAULT_DB_ALIAS if alias is not None else None
+            return DEFAULT_DB_ALIAS
         return alias
 
     def db_for_write(self, model: Any, **hints: Any) -> str:

@@ -459,7 +459,7 @@ def _report_estimates_refresh(wave_ids: Iterable[int]) -> None:
     """Once this transaction commits, recompute and store the report figures of WAVE_IDS (the
     `reports.estimates_store` job), as a weighting run does: their scores or official key changed."""
     for wave_id in sorted(set(wave_ids)):
-        transaction.on_commit(partial(jobs.enqueue, "reports.estimates_store", wave_id=wave_id))
+        transaction.on_commit(partial(jobs.enqueue, "reports.estimates_store", wave_id=wave_id), robust=True)
 
 
 # --- submissions -------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from reports.selectors import (
     enterprise_wave_of,
     population_groups,
     sample_strata,
-    scores_mark,
+    scores_marks,
     wave_dispositions,
 )
 from scoring import CellEstimate, estimate_difference
@@ -793,17 +793,19 @@ def data_fingerprint(wave: Wave) -> str:
     years = Wave.objects.filter(county_id=wave.county_id, year__lte=wave.year, kind__in=[Wave.Kind.HOUSEHOLD, Wave.Kind.ENTERPRISE])
     rows = (
         WeightSet.objects.filter(wave__in=years, is_current=True)
+        .select_related("wave", "instrument")
         .order_by("wave__year", "wave__code", "instrument__code")
-        .values_list("wave__code", "instrument__code", "inputs_hash")
     )
-    for code, instrument, inputs_hash in rows:
-        digest.update(f"{code}|{instrument}|{inputs_hash}|".encode())
+    shown: list[tuple[WeightSet, int | None]] = []
+    for weight_set in rows:
         try:
-            shown = Wave.objects.get(county_id=wave.county_id, code=code)
-            key_id = wave_key(shown, instrument).pk
-            digest.update(f"{key_id}|{scores_mark(shown.pk, key_id)}".encode())
+            shown.append((weight_set, wave_key(weight_set.wave, weight_set.instrument.code).pk))
         except DataProblem:
-            digest.update(b"-")
+            shown.append((weight_set, None))
+    marks = scores_marks({(ws.wave_id, key_id) for ws, key_id in shown if key_id is not None})
+    for ws, key_id in shown:
+        digest.update(f"{ws.wave.code}|{ws.instrument.code}|{ws.inputs_hash}|".encode())
+        digest.update(f"{key_id}|{marks[(ws.wave_id, key_id)]}".encode() if key_id is not None else b"-")
     return digest.hexdigest()
 
 

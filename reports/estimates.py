@@ -79,6 +79,7 @@ class Estimates:
         self._targets: dict[int, dict[str, tuple[float, int]]] = {}
         self._fingerprints: dict[int, str] = {}
         self._earlier: dict[tuple[int, str], list[Wave]] = {}
+        self._inputs: dict[tuple[int, str], str | None] = {}
         self._compiled: dict[int, KeyArrays] = {}
         self._cells: dict[tuple[Any, ...], dict[Domain, CellEstimate]] = {}
 
@@ -88,6 +89,11 @@ class Estimates:
         """Return the calibrated design (raises DataProblem, also on later calls, if there is none)."""
         key = (wave.pk, instrument)
         if key not in self._designs:
+            # What the cells computed from this design will be stored under, read before any of
+            # its data: what is loaded next can only be as new or newer, never older, so cells
+            # are never stored under inputs they were not computed from (a weighting run
+            # committing during a long batch leaves them under the old inputs, unused).
+            self._inputs[key] = snapshot_inputs(wave, instrument)
             try:
                 self._designs[key] = wave_design(wave, instrument)
             except DataProblem as exc:
@@ -274,20 +280,20 @@ class Estimates:
         return stored if stored is not None and stored[1] else None
 
     def save(self) -> int:
-        """Store the cells computed since the last save in the waves' snapshots; return how
-        many tables of cells (a measure by a breakdown) were not stored before."""
+        """Store the cells computed since the last save in the waves' snapshots, under the inputs
+        read when their design was loaded; return how many tables of cells (a measure by a
+        breakdown) were not stored before."""
         from reports.models import EstimateSnapshot
 
         stored = 0
         for (wave_pk, instrument), cells in self._new.items():
             if not cells:
                 continue
-            wave = Wave.objects.get(pk=wave_pk)
-            inputs = snapshot_inputs(wave, instrument)
+            inputs = self._inputs.get((wave_pk, instrument))
             if inputs is None:
                 continue
             with transaction.atomic():
-                row, _ = EstimateSnapshot.objects.select_for_update().get_or_create(wave=wave, instrument=instrument, inputs=inputs)
+                row, _ = EstimateSnapshot.objects.select_for_update().get_or_create(wave_id=wave_pk, instrument=instrument, inputs=inputs)
                 stored += len(cells.keys() - row.cells.keys())
                 row.cells = {**row.cells, **cells}
                 row.save(update_fields=["cells", "updated_at"])

@@ -180,15 +180,31 @@ def _score_rows(wave_id: int, key: ScoringKey) -> QuerySet[ResponseScore]:
     return ResponseScore.objects.filter(key=key, response__wave_id=wave_id)
 
 
-def scores_mark(wave_id: int, key_id: int) -> str:
-    """Return how many of a wave's responses are scored under a key, and the newest score's id.
+def scores_marks(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """Return, per (wave id, key id), how many of the wave's responses are scored under the key
+    and the newest score's id, in one query.
 
     Scores are only added (once per response and key: a submission, a rescoring) or deleted
     with their response, so the mark changes whenever figures computed from them could, e.g.
     when responses whose scoring failed are scored later under the same key and weights.
     """
-    found = ResponseScore.objects.filter(key_id=key_id, response__wave_id=wave_id).aggregate(n=Count("pk"), last=Max("pk"))
-    return f"{found['n']}:{found['last']}"
+    marks = dict.fromkeys(pairs, "0:None")
+    if pairs:
+        rows = (
+            ResponseScore.objects.filter(key_id__in={k for _, k in pairs}, response__wave_id__in={w for w, _ in pairs})
+            .values_list("response__wave_id", "key_id")
+            .annotate(n=Count("pk"), last=Max("pk"))
+            .order_by()
+        )
+        for wave_id, key_id, n, last in rows:
+            if (wave_id, key_id) in marks:
+                marks[(wave_id, key_id)] = f"{n}:{last}"
+    return marks
+
+
+def scores_mark(wave_id: int, key_id: int) -> str:
+    """Return `scores_marks` of one wave and key."""
+    return scores_marks({(wave_id, key_id)})[(wave_id, key_id)]
 
 
 def benchmark_arrays(wave_id: int, response_ids: npt.NDArray[np.int64], key: ScoringKey, arrays: KeyArrays) -> BenchmarkArrays:

@@ -10,8 +10,8 @@ import io
 import logging
 import zipfile
 from collections.abc import Callable
-from contextlib import nullcontext
 from datetime import timedelta
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.base import ContentFile
@@ -25,7 +25,7 @@ from reports.data import AssessmentReport
 from reports.estimates import Estimates
 from reports.models import JobStatus, Report, ReportBatch
 from reports.pdf import LAYOUT_VERSION, render_pdf
-from reports.replica import report_reads
+from reports.replica import read_for_report
 from reports.selectors import ReportEntry, county_towns, population_groups, report_group, report_town
 from reports.tables import TABLES_VERSION, render_csv, render_xlsx
 from scoring.adapters import DataProblem
@@ -102,15 +102,16 @@ def report_file(
 
         raise ReportRequestError(f"no format {fmt!r} (formats: {', '.join(RENDERERS)})")
     town, group = _scope(wave, kind, code)
-    digest = data_fingerprint(wave)
+    shared = estimates is not None
+    est = estimates if estimates is not None else Estimates()
+    # Read before anything is built (in a batch: at its start), so what is built can only be as
+    # new as it or newer: a report is never stored under a fingerprint newer than its figures.
+    digest = est.fingerprint(wave)
     existing = stored_report(wave, kind, town, group, fmt, digest)
     if existing is not None:
         return existing
-    shared = estimates is not None
-    est = estimates if estimates is not None else Estimates()
     if data is None:
-        with nullcontext() if shared else report_reads():  # a batch chose where to read already
-            data = build_report(wave, kind, code, estimates=est)
+        data = read_for_report(lambda: build_report(wave, kind, code, estimates=est))
     render, version = RENDERERS[fmt]
     content = render(data)
     if not shared:
@@ -209,45 +210,46 @@ def report_batch_run(*, batch_id: int) -> None:
     if batch.status == JobStatus.DONE:
         return
     _progress(batch, status=JobStatus.RUNNING, started_at=timezone.now(), done=0, error="")
-    with report_reads() as reads:  # the replica, if it has caught up
-        try:
-            wave = batch.wave
-            entries = batch_entries(wave)
-            _progress(batch, total=len(entries))
-            est = Estimates()
-            files: list[tuple[str, Report]] = []
-            logger.info("report batch %s reads from %s", batch_id, reads)
-            for entry in entries:
-                _progress(batch, step=entry.title)
-                data = None
-                for fmt in BATCH_FORMATS:
-                    town, group = _scope(wave, entry.kind, entry.code)
-                    existing = stored_report(wave, entry.kind, town, group, fmt, batch.data_hash)
-                    if existing is None and data is None:
-                        data = build_report(wave, entry.kind, entry.code, estimates=est)
-                    report = existing or report_file(
-                        wave=wave, kind=entry.kind, code=entry.code, fmt=fmt, user=batch.created_by,
-                        estimates=est, batch=batch, data=data,
-                    )
-                    folder = {"county": "", "town": "乡镇（街道）/", "group": "重点人群/"}[entry.kind]
-                    files.append((f"{fmt.upper()}/{folder}{entry.title}.{fmt}", report))
-                _progress(batch, done=batch.done + 1)
-            est.save()
-            _progress(batch, step="打包")
-            archive = io.BytesIO()
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-                lines = [f"{wave.name_zh}：全部评估报告", f"数据指纹 {batch.data_hash[:12]}，生成于 {timezone.localtime():%Y-%m-%d %H:%M}", ""]
-                for name, report in files:
-                    with report.file.open("rb") as source:
-                        bundle.writestr(name, source.read())
-                    lines.append(name)
-                bundle.writestr("说明.txt", "\n".join(lines) + "\n")
-            batch.archive.save(f"{wave.code}-all-reports-{batch.data_hash[:12]}.zip", ContentFile(archive.getvalue()), save=False)
-            _progress(batch, archive=batch.archive.name, status=JobStatus.DONE, step="", finished_at=timezone.now())
-        except Exception as exc:
-            logger.exception("report batch %s failed", batch_id)
-            _progress(batch, status=JobStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now())
-            raise
+    try:
+        wave = batch.wave
+        entries = batch_entries(wave)
+        _progress(batch, total=len(entries))
+        est = Estimates()
+        digest = est.fingerprint(wave)  # before anything is built, as in report_file
+        if digest != batch.data_hash:  # the data changed since the batch was asked for
+            _progress(batch, data_hash=digest)
+        files: list[tuple[str, Report]] = []
+        for entry in entries:
+            _progress(batch, step=entry.title)
+            data = None
+            for fmt in BATCH_FORMATS:
+                town, group = _scope(wave, entry.kind, entry.code)
+                existing = stored_report(wave, entry.kind, town, group, fmt, digest)
+                if existing is None and data is None:
+                    data = read_for_report(partial(build_report, wave, entry.kind, entry.code, estimates=est))
+                report = existing or report_file(
+                    wave=wave, kind=entry.kind, code=entry.code, fmt=fmt, user=batch.created_by,
+                    estimates=est, batch=batch, data=data,
+                )
+                folder = {"county": "", "town": "乡镇（街道）/", "group": "重点人群/"}[entry.kind]
+                files.append((f"{fmt.upper()}/{folder}{entry.title}.{fmt}", report))
+            _progress(batch, done=batch.done + 1)
+        est.save()
+        _progress(batch, step="打包")
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+            lines = [f"{wave.name_zh}：全部评估报告", f"数据指纹 {batch.data_hash[:12]}，生成于 {timezone.localtime():%Y-%m-%d %H:%M}", ""]
+            for name, report in files:
+                with report.file.open("rb") as source:
+                    bundle.writestr(name, source.read())
+                lines.append(name)
+            bundle.writestr("说明.txt", "\n".join(lines) + "\n")
+        batch.archive.save(f"{wave.code}-all-reports-{batch.data_hash[:12]}.zip", ContentFile(archive.getvalue()), save=False)
+        _progress(batch, archive=batch.archive.name, status=JobStatus.DONE, step="", finished_at=timezone.now())
+    except Exception as exc:
+        logger.exception("report batch %s failed", batch_id)
+        _progress(batch, status=JobStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now())
+        raise
 
 
 # -- estimates stored ahead of the reports ---------------------------------------------------
@@ -268,14 +270,16 @@ def estimates_store(*, wave: Wave) -> int:
     else:
         household = list(Wave.objects.filter(county_id=wave.county_id, year=wave.year, kind=Wave.Kind.HOUSEHOLD).order_by("code"))
     est = Estimates()
-    with report_reads():
+
+    def build_all() -> None:
         for target in household:
             for entry in batch_entries(target):
                 try:
                     build_report(target, entry.kind, entry.code, estimates=est)
                 except DataProblem as exc:
                     logger.info("estimates of %s %s %s not stored: %s", target.code, entry.kind, entry.code, exc)
-                    break
+
+    read_for_report(build_all)
     return est.save()
 
 

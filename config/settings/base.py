@@ -103,6 +103,8 @@ def with_reporting_replica(databases: dict) -> dict:  # type: ignore[type-arg]
     url = os.environ.get("DATABASE_REPLICA_URL")
     if url and databases["default"]["ENGINE"] == "django.db.backends.postgresql":
         replica = postgresql_tuned(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+        # A replica that drops packets must not hold a report for the kernel's TCP timeout.
+        replica["OPTIONS"].setdefault("connect_timeout", 5)
         replica["TEST"] = {"MIRROR": "default"}  # tests: the replica of the test database
         databases["replica"] = replica
     return databases
@@ -110,9 +112,10 @@ def with_reporting_replica(databases: dict) -> dict:  # type: ignore[type-arg]
 
 DATABASES = with_reporting_replica(DATABASES)
 DATABASE_ROUTERS = ["config.routers.ReportingReadsRouter"]
-# The alias report building reads from, and how long it waits for the replica to replay what
-# the primary had committed before reading from the primary instead (seconds).
-SUYANG_REPORTING_DATABASE = "replica" if "replica" in DATABASES else None
+# The alias report building reads from (None: `replica` if DATABASES has it), and how long it
+# waits for the replica to replay what the primary had written before reading from the primary
+# instead (seconds).
+SUYANG_REPORTING_DATABASE: str | None = None
 SUYANG_REPLICA_MAX_WAIT = float(os.environ.get("SUYANG_REPLICA_MAX_WAIT", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -11,7 +11,6 @@ SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 DATABASES = with_reporting_replica({"default": postgresql_tuned(dj_database_url.config(conn_max_age=60, conn_health_checks=True))})
-SUYANG_REPORTING_DATABASE = "replica" if "replica" in DATABASES else None
 # Newest key first: it encrypts, every key decrypts (rotation: docs/deploy.md, rotate_field_key).
 SUYANG_FIELD_KEYS = [k for k in os.environ["SUYANG_FIELD_KEYS"].split(",") if k]
 

@@ -20,7 +20,6 @@ if os.environ.get("DATABASE_URL"):
     DATABASES = with_reporting_replica({"default": postgresql_tuned(dj_database_url.config())})  # as production runs it
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-SUYANG_REPORTING_DATABASE = "replica" if "replica" in DATABASES else None
 
 # The suite sends many requests from one address and token; the throttle tests set low rates
 # themselves (tests/api/test_throttling.py).

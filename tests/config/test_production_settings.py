@@ -42,11 +42,11 @@ def test_a_replica_url_adds_the_reporting_replica_and_passes_the_checks() -> Non
     assert result.returncode == 0, result.stdout + result.stderr
     shown = manage(
         "shell", "-c",
-        "from django.conf import settings as s; r = s.DATABASES['replica']; "
-        "print(r['HOST'], r['USER'], r['OPTIONS']['prepare_threshold'], s.SUYANG_REPORTING_DATABASE, s.SUYANG_REPLICA_MAX_WAIT, "
-        "'replica' in s.DATABASES and s.DATABASE_ROUTERS)",
+        "from django.conf import settings as s; from config.routers import replica_alias; r = s.DATABASES['replica']; "
+        "print(r['HOST'], r['USER'], r['OPTIONS']['prepare_threshold'], r['OPTIONS']['connect_timeout'], replica_alias(), "
+        "s.SUYANG_REPLICA_MAX_WAIT, s.DATABASE_ROUTERS)",
         env=env,
     )
-    assert shown.stdout.splitlines()[-1].split() == ["10.0.0.6", "reader", "5", "replica", "2.0", "['config.routers.ReportingReadsRouter']"], shown.stderr
-    plain = manage("shell", "-c", "from django.conf import settings as s; print(sorted(s.DATABASES), s.SUYANG_REPORTING_DATABASE)", env=SECRETS)
+    assert shown.stdout.splitlines()[-1].split() == ["10.0.0.6", "reader", "5", "5", "replica", "2.0", "['config.routers.ReportingReadsRouter']"], shown.stderr
+    plain = manage("shell", "-c", "from django.conf import settings as s; from config.routers import replica_alias; print(sorted(s.DATABASES), replica_alias())", env=SECRETS)
     assert plain.stdout.splitlines()[-1] == "['default'] None", plain.stderr

@@ -26,10 +26,11 @@ from production_helpers import free_port
 
 from assessment.models import AuditEvent, Wave
 from config.routers import ReportingReadsRouter, reads_from
+from reports import replica as replica_module
 from reports.builders import build_report
 from reports.estimates import Estimates
 from reports.models import Report, ReportBatch
-from reports.replica import report_reads
+from reports.replica import read_for_report, report_reads
 from reports.services import report_file
 
 needs_postgres = pytest.mark.skipif(
@@ -84,6 +85,11 @@ def unblocked(demo_county: Any, django_db_blocker: Any) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def replica_not_remembered_down() -> None:
+    replica_module._down_until.clear()
+
+
 @pytest.fixture
 def replica(standby: int, unblocked: None, settings: Any) -> Iterator[str]:
     alias_add(standby)
@@ -130,10 +136,9 @@ def test_a_report_is_built_from_the_replica_once_it_has_caught_up(replica: str, 
     with report_reads() as alias:
         assert alias == replica
         there = build_report(wave_2025, estimates=Estimates(snapshots=False))
-    settings.SUYANG_REPORTING_DATABASE = None
-    with report_reads() as alias:
-        assert alias == DEFAULT_DB_ALIAS
-        here = build_report(wave_2025, estimates=Estimates(snapshots=False))
+    with CaptureQueriesContext(connections[replica]) as on_replica:
+        here = build_report(wave_2025, estimates=Estimates(snapshots=False))  # outside the block: the primary
+    assert on_replica.captured_queries == []
     assert repr(there) == repr(here)
 
 
@@ -153,10 +158,15 @@ def test_a_replica_behind_the_primary_is_skipped_until_it_catches_up(
                 with CaptureQueriesContext(connections[replica]) as on_replica:
                     build_report(wave_2025, estimates=Estimates())
         assert on_replica.captured_queries == []
-        assert "has not replayed" in caplog.text and "reports read from the primary" in caplog.text
+        assert "has not replayed" in caplog.text and "reports read from the primary for 30 s" in caplog.text
+        # Remembered: the next report does not wait for it again.
+        with CaptureQueriesContext(connections[replica]) as on_replica, report_reads() as alias:
+            assert alias == DEFAULT_DB_ALIAS
+        assert on_replica.captured_queries == []
     finally:
         with connections[replica].cursor() as cursor:
             cursor.execute("SELECT pg_wal_replay_resume()")
+    replica_module._down_until.clear()  # as 30 s later
     settings.SUYANG_REPLICA_MAX_WAIT = 30
     with report_reads() as alias:
         assert alias == replica
@@ -179,17 +189,46 @@ def test_an_unreachable_replica_is_skipped(wave_2025: Wave, settings: Any, caplo
 @pytest.mark.django_db  # also makes pytest-django create the test database when this module runs alone
 def test_the_router_sends_only_report_reads_inside_the_block_to_the_replica(settings: Any) -> None:
     router = ReportingReadsRouter()
-    assert router.db_for_read(Wave) is None  # Django's default: the primary
+    read_there = Wave()
+    read_there._state.db = "replica"
+    # Outside the block the primary, even for the relations of a row read from the replica.
+    assert router.db_for_read(Wave) == router.db_for_read(Wave, instance=read_there) == DEFAULT_DB_ALIAS
     with reads_from("replica"):
         assert router.db_for_read(Wave) == "replica"
         assert router.db_for_read(Report) == router.db_for_read(ReportBatch) == DEFAULT_DB_ALIAS
         assert router.db_for_write(Wave) == DEFAULT_DB_ALIAS
-    assert router.db_for_read(Wave) is None
+    assert router.db_for_read(Wave) == DEFAULT_DB_ALIAS
     assert router.allow_migrate(DEFAULT_DB_ALIAS, "assessment") is None
     assert router.allow_migrate("replica", "assessment") is False
     settings.SUYANG_REPORTING_DATABASE = "replica"
-    read_there, read_here = Wave(), Report()
-    read_there._state.db, read_here._state.db = "replica", DEFAULT_DB_ALIAS
+    read_here = Report()
+    read_here._state.db = DEFAULT_DB_ALIAS
     assert router.allow_relation(read_there, read_here) is True
     settings.SUYANG_REPORTING_DATABASE = None
     assert router.allow_relation(read_there, read_here) is None
+
+
+@needs_postgres
+@pytest.mark.slow
+def test_a_replica_failing_during_a_build_is_left_and_the_build_runs_again_on_the_primary(
+    replica: str, standby: int, wave_2025: Wave, caplog: pytest.LogCaptureFixture
+) -> None:
+    builds: list[str] = []
+
+    def build() -> Any:
+        builds.append("replica" if connections[replica].connection is not None else "?")
+        if len(builds) == 1:  # the replica's session is killed under the report
+            with connections[replica].cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            primary = connection.settings_dict
+            with psycopg.connect(host="127.0.0.1", port=standby, user=primary["USER"], dbname=primary["NAME"], autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s)", [pid])
+        return build_report(wave_2025, estimates=Estimates())
+
+    with caplog.at_level(logging.WARNING, logger="reports.replica"):
+        data = read_for_report(build)
+    assert len(builds) == 2 and data.title.startswith("平阴县2025年")
+    assert "failed during a report" in caplog.text
+    with report_reads() as alias:  # left alone for a while
+        assert alias == DEFAULT_DB_ALIAS

@@ -17,9 +17,9 @@ from questionnaires.models import ResponseScore
 from questionnaires.services import responses_rescore
 from reports import jobs
 from reports.builders import build_report, data_fingerprint
-from reports.estimates import Estimates, snapshot_inputs
-from reports.models import EstimateSnapshot
-from reports.services import batch_entries, estimates_store
+from reports.estimates import Estimates, Measure, snapshot_inputs
+from reports.models import EstimateSnapshot, JobStatus, Report
+from reports.services import batch_entries, estimates_store, report_batch_run, report_batch_start
 from scoring.adapters import wave_key
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +130,35 @@ def test_the_command_stores_every_years_figures_and_names_a_wrong_wave(wave_2025
         call_command("estimates_store", "--wave", "1999")
     with pytest.raises(CommandError, match="no county 'atlantis'"):
         call_command("estimates_store", "--county", "atlantis")
+
+
+def test_cells_are_stored_under_the_inputs_read_before_their_data(wave_2025: Wave) -> None:
+    EstimateSnapshot.objects.all().delete()
+    before = snapshot_inputs(wave_2025, "science_literacy")
+    est = Estimates()
+    est.cells(wave_2025, Measure("science_literacy", "science_literacy"), ("town",))
+    # A weighting run commits while the run is still going: its cells are the old weights'.
+    WeightSet.objects.filter(wave=wave_2025, instrument__code="science_literacy", is_current=True).update(inputs_hash="newer")
+    assert snapshot_inputs(wave_2025, "science_literacy") != before
+    assert est.save() == 1
+    assert list(EstimateSnapshot.objects.filter(wave=wave_2025, instrument="science_literacy").values_list("inputs", flat=True)) == [before]
+
+
+def test_a_batch_asked_for_before_a_weighting_run_is_stored_under_the_data_it_was_built_from(
+    wave_2025: Wave, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = queued(monkeypatch)
+    batch = report_batch_start(wave=wave_2025)  # queued; a worker takes it later
+    assert sent == [("reports.batch_run", {"batch_id": batch.pk})]
+    WeightSet.objects.filter(wave=wave_2025, instrument__code="health_literacy", is_current=True).update(inputs_hash="newer")
+    now = data_fingerprint(wave_2025)
+    assert now != batch.data_hash
+    report_batch_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.data_hash) == (JobStatus.DONE, now)
+    stored = Report.objects.filter(batch=batch)
+    assert stored.count() == 3 * batch.total
+    assert {r.provenance["data_hash"] for r in stored} == {now}
+    for report in stored:
+        report.file.delete(save=False)
+    batch.archive.delete(save=False)
