@@ -61,6 +61,7 @@ from questionnaires.xlsform import (
 )
 from reports import jobs
 from scoring import keys as key_math
+from scoring.adapters import DataProblem, wave_key
 
 logger = logging.getLogger(__name__)
 
@@ -403,8 +404,9 @@ def responses_rescore(
     if wave is not None:
         responses = responses.filter(wave=wave)
     scored = responses_score(key=key, responses=responses)
-    if scored:
-        _report_estimates_refresh(responses.values_list("wave_id", flat=True).distinct())
+    if scored:  # the report figures of the waves whose official key this is
+        waves = Wave.objects.filter(pk__in=responses.values_list("wave_id", flat=True))
+        _report_estimates_refresh(w.pk for w in waves if _is_official(key, w))
     AuditEvent.objects.create(
         actor=_actor(user),
         action="responses.rescore",
@@ -440,8 +442,7 @@ def wave_key_select(
     scored = responses_rescore(key=key, wave=wave, user=user)
     fielded.scoring_key = key
     fielded.save(update_fields=["scoring_key"])
-    if not scored:  # else the rescoring queued it
-        _report_estimates_refresh([wave.pk])
+    _report_estimates_refresh([wave.pk])  # (the rescoring above did not: KEY was not official yet)
     AuditEvent.objects.create(
         actor=_actor(user),
         action="key.select",
@@ -453,6 +454,13 @@ def wave_key_select(
                  "to": key.label, "scored": scored},
     )
     return fielded
+
+
+def _is_official(key: ScoringKey, wave: Wave) -> bool:
+    try:
+        return wave_key(wave, key.instrument_version.instrument.code).pk == key.pk
+    except DataProblem:  # not fielded in the wave, or no published key
+        return False
 
 
 def _report_estimates_refresh(wave_ids: Iterable[int]) -> None:
