@@ -32,10 +32,8 @@ def reads_from(alias: str) -> Iterator[None]:
 
 
 def replica_alias() -> str | None:
-    """Return the alias of the reporting replica: the setting SUYANG_REPORTING_DATABASE if set,
-    else `replica` when DATABASES has it (DATABASE_REPLICA_URL), else None."""
-    named = getattr(settings, "SUYANG_REPORTING_DATABASE", None)
-    return named or ("replica" if "replica" in settings.DATABASES else None)
+    """Return `replica` when DATABASES has it (DATABASE_REPLICA_URL), else None."""
+    return "replica" if "replica" in settings.DATABASES else None
 
 
 class ReportingReadsRouter:

@@ -78,7 +78,7 @@ class Estimates:
         self._keys: dict[tuple[int, str], ScoringKey | DataProblem] = {}
         self._targets: dict[int, dict[str, tuple[float, int]]] = {}
         self._fingerprints: dict[int, str] = {}
-        self._earlier: dict[tuple[int, str], list[Wave]] = {}
+        self._earlier: dict[int, list[Wave]] = {}
         self._inputs: dict[tuple[int, str], str | None] = {}
         self._compiled: dict[int, KeyArrays] = {}
         self._cells: dict[tuple[Any, ...], dict[Domain, CellEstimate]] = {}
@@ -156,9 +156,9 @@ class Estimates:
 
     def earlier(self, wave: Wave) -> list[Wave]:
         """Return `reports.selectors.earlier_waves` of WAVE's kind, oldest first."""
-        if (wave.pk, wave.kind) not in self._earlier:
-            self._earlier[(wave.pk, wave.kind)] = earlier_waves(wave, wave.kind)
-        return self._earlier[(wave.pk, wave.kind)]
+        if wave.pk not in self._earlier:
+            self._earlier[wave.pk] = earlier_waves(wave, wave.kind)
+        return self._earlier[wave.pk]
 
     def fingerprint(self, wave: Wave) -> str:
         """Return `reports.builders.data_fingerprint` of WAVE (once per run: its reports share it)."""

@@ -112,10 +112,8 @@ def with_reporting_replica(databases: dict) -> dict:  # type: ignore[type-arg]
 
 DATABASES = with_reporting_replica(DATABASES)
 DATABASE_ROUTERS = ["config.routers.ReportingReadsRouter"]
-# The alias report building reads from (None: `replica` if DATABASES has it), and how long it
-# waits for the replica to replay what the primary had written before reading from the primary
-# instead (seconds).
-SUYANG_REPORTING_DATABASE: str | None = None
+# How long report building waits for the replica to replay what the primary had written before
+# reading from the primary instead (seconds).
 SUYANG_REPLICA_MAX_WAIT = float(os.environ.get("SUYANG_REPLICA_MAX_WAIT", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -94,7 +94,6 @@ def replica_not_remembered_down() -> None:
 @pytest.fixture
 def replica(standby: int, unblocked: None, settings: Any) -> Iterator[str]:
     alias_add(standby)
-    settings.SUYANG_REPORTING_DATABASE = "replica"
     settings.SUYANG_REPLICA_MAX_WAIT = 30
     try:
         yield "replica"
@@ -117,7 +116,7 @@ def primary_write() -> None:
 
 @needs_postgres
 @pytest.mark.slow
-def test_a_report_is_built_from_the_replica_once_it_has_caught_up(replica: str, wave_2025: Wave, settings: Any) -> None:
+def test_a_report_is_built_from_the_replica_once_it_has_caught_up(replica: str, wave_2025: Wave) -> None:
     primary_write()  # the replica must first replay this
     with transaction.atomic():  # what the report writes on the primary is rolled back at the end
         with CaptureQueriesContext(connections[replica]) as on_replica, CaptureQueriesContext(connection) as on_primary:
@@ -175,9 +174,8 @@ def test_a_replica_behind_the_primary_is_skipped_until_it_catches_up(
 
 @needs_postgres
 @pytest.mark.slow
-def test_an_unreachable_replica_is_skipped(wave_2025: Wave, settings: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_replica_is_skipped(wave_2025: Wave, caplog: pytest.LogCaptureFixture) -> None:
     alias_add(free_port())  # nothing listens there
-    settings.SUYANG_REPORTING_DATABASE = "replica"
     try:
         with caplog.at_level(logging.WARNING, logger="reports.replica"), report_reads() as alias:
             assert alias == DEFAULT_DB_ALIAS
@@ -188,7 +186,7 @@ def test_an_unreachable_replica_is_skipped(wave_2025: Wave, settings: Any, caplo
 
 
 @pytest.mark.django_db  # also makes pytest-django create the test database when this module runs alone
-def test_the_router_sends_only_report_reads_inside_the_block_to_the_replica(settings: Any) -> None:
+def test_the_router_sends_only_report_reads_inside_the_block_to_the_replica() -> None:
     router = ReportingReadsRouter()
     read_there = Wave()
     read_there._state.db = "replica"
@@ -201,11 +199,13 @@ def test_the_router_sends_only_report_reads_inside_the_block_to_the_replica(sett
     assert router.db_for_read(Wave) == DEFAULT_DB_ALIAS
     assert router.allow_migrate(DEFAULT_DB_ALIAS, "assessment") is None
     assert router.allow_migrate("replica", "assessment") is False
-    settings.SUYANG_REPORTING_DATABASE = "replica"
     read_here = Report()
     read_here._state.db = DEFAULT_DB_ALIAS
-    assert router.allow_relation(read_there, read_here) is True
-    settings.SUYANG_REPORTING_DATABASE = None
+    alias_add(free_port())  # configured, never connected to here
+    try:
+        assert router.allow_relation(read_there, read_here) is True
+    finally:
+        alias_remove()
     assert router.allow_relation(read_there, read_here) is None
 
 
