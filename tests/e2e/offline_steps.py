@@ -45,3 +45,15 @@ def answer_screens(page: Any, sheet: dict[str, Any], types: dict[str, str], *, s
         done += 1
         if stop_after is not None and done >= stop_after:
             return done
+
+
+def fill_roster(page: Any, roster: list[tuple[str, int, str]]) -> None:
+    """Type ROSTER (sex, age, name per member) into the field app's open roster form and save it."""
+    for i, (sex, age, name) in enumerate(roster):
+        if i:
+            page.locator("#add-member").tap()
+        row = page.locator("#members fieldset").nth(i)
+        row.locator("select[name=sex]").select_option(sex)
+        row.locator("input[name=age]").fill(str(age))
+        row.locator("input[name=name]").fill(name)
+    page.locator("#roster button[type=submit]").tap()

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from assessment.models import Case, HouseholdMember, Role, StaffProfile, Visit
 from assessment.sampling import kish_select
 from questionnaires.models import Response
-from tests.e2e.offline_steps import answer_screens
+from tests.e2e.offline_steps import answer_screens, fill_roster
 from tests.e2e.test_offline_survey import CODES, Checked, expected, sheets_of
 from tests.e2e.test_respondent_journey import item_types
 from tests.frontend.survey_setup import build_survey
@@ -69,14 +69,7 @@ def test_enumerator_works_offline_and_syncs_later(live_server: Any, phone: Any, 
     page.wait_for_selector(".visits li em.pending")
     assert "1" in pending_count(page)
 
-    for i, (sex, age, name) in enumerate(ROSTER):
-        if i:
-            page.locator("#add-member").tap()
-        row = page.locator("#members fieldset").nth(i)
-        row.locator("select[name=sex]").select_option(sex)
-        row.locator("input[name=age]").fill(str(age))
-        row.locator("input[name=name]").fill(name)
-    page.locator("#roster button[type=submit]").tap()
+    fill_roster(page, ROSTER)
     position, k = kish_select([r[0] for r in ROSTER], [r[1] for r in ROSTER], [15 <= r[1] <= 69 for r in ROSTER], KISH_U)
     page.wait_for_selector("#selection:not(:empty)")
     assert f"{position + 1}" in page.locator("#selection").inner_text() and ROSTER[position][2] in page.locator("#selection").inner_text()

@@ -8,6 +8,7 @@
   var group = "field:" + boot.user, bundle = null;
 
   function fmt(text, vals) { return text.replace(/\{(\w+)\}/g, function (_, k) { return vals[k]; }); }
+  function count(key, n) { return fmt(n === 1 && T[key + "_one"] || T[key], { n: n }); } // English: "1 record"
   function esc(v) { return String(v == null ? "" : v).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
   function say(text, kind) { statusEl.textContent = text || ""; statusEl.className = "status" + (kind ? " " + kind : ""); }
   function caseOf(code) { return bundle && bundle.cases.find(function (c) { return c.code === code; }); }
@@ -30,22 +31,23 @@
   function showPending() {
     return S.pending().then(function (recs) {
       var p = document.getElementById("pending");
-      p.textContent = recs.length ? fmt(T.pending, { n: recs.length }) : T.all_synced;
+      p.textContent = recs.length ? count("pending", recs.length) : T.all_synced;
       p.className = "pending-count" + (recs.length ? " waiting" : "");
+      var says = statusEl.textContent.indexOf(T.offline) >= 0; // alone or after "saved on this phone"
       if (recs.some(function (r) { return r.last_status === 403; })) say(T.login_again, "error");
-      else if (!navigator.onLine) say(T.offline, "waiting");
-      else if (statusEl.textContent === T.offline) say("");
+      else if (!navigator.onLine) { if (!says) say(T.offline, "waiting"); }
+      else if (says) say("");
       return recs.length;
     });
   }
   var fetchedAt = 0;
-  function sync() {
+  function sync(rendered) { // RENDERED: the screen shows the device's records already
     return S.drain().then(function () { return S.all("outbox"); }).then(function (recs) {
       // Dispositions change on the server once visits and interviews are in (sent from this
       // page or by the worker): fetch the cases again.
       var newer = recs.some(function (r) { return r.state === "sent" && r.done_at > fetchedAt; });
-      if (newer && navigator.onLine) return prepare();
-      return render();
+      if (newer && navigator.onLine) return prepare(false); // quietly: not the answer to what was saved
+      if (rendered !== true) return redraw();
     }).then(showPending);
   }
   if (navigator.serviceWorker) navigator.serviceWorker.addEventListener("message", function (e) {
@@ -53,12 +55,17 @@
   });
   window.addEventListener("online", sync);
   window.addEventListener("offline", showPending);
-  document.getElementById("sync-now").addEventListener("click", sync);
+  document.getElementById("sync-now").addEventListener("click", function () { sync(); });
   setInterval(function () { if (navigator.onLine) S.pending().then(function (p) { if (p.length) sync(); }); }, 15000);
 
   /* --- the bundle: cases taken out for offline work ------------------------------------------ */
-  function prepare() {
-    say("");
+  var loading = false, prepareButton = document.getElementById("prepare");
+  function prepare(loud) {
+    if (loading) return Promise.resolve();
+    loading = prepareButton.disabled = true;
+    prepareButton.setAttribute("aria-busy", "true");
+    if (loud && bundle) say(T.downloading, "waiting");
+    if (!bundle) render(); // the first download: "downloading", not "no cases on this phone"
     return fetch(boot.bundle, { method: "POST", credentials: "same-origin",
       headers: { "X-CSRFToken": document.getElementById("csrf").value, "Accept": "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
@@ -77,13 +84,15 @@
         }));
       })
       .then(function () {
-        say(fmt(T.prepared, { n: bundle.cases.length }) + (bundle.more ? " " + fmt(T.more, { n: bundle.more }) : ""), "ok");
+        done();
+        if (loud) say(count("prepared", bundle.cases.length) + (bundle.more ? " " + count("more", bundle.more) : ""), "ok");
         document.documentElement.dataset.cached = "1";
-        render();
+        return loud ? render() : redraw();
       })
-      .catch(function () { say(T.prepare_failed, "error"); });
+      .catch(function () { done(); if (loud || !bundle) say(T.prepare_failed, "error"); return loud ? render() : redraw(); });
+    function done() { loading = prepareButton.disabled = false; prepareButton.removeAttribute("aria-busy"); }
   }
-  document.getElementById("prepare").addEventListener("click", prepare);
+  prepareButton.addEventListener("click", function () { prepare(true); });
 
   /* --- Kish selection: the server's rule (assessment/sampling.py kish_select) ---------------- */
   function kish(members, ages, u) {
@@ -96,9 +105,16 @@
   }
 
   /* --- screens ------------------------------------------------------------------------------- */
+  // Typing on the open screen (a roster, a visit note) and not yet saved: a background refresh
+  // must not redraw it under the enumerator; the next screen shows the fresh data.
+  var editing = false;
+  view.addEventListener("input", function () { editing = true; });
+  view.addEventListener("submit", function () { editing = false; }, true);
+  function redraw() { return editing ? Promise.resolve() : render(); }
   function render() {
+    editing = false;
     if (!bundle) {
-      view.innerHTML = '<p class="notice">' + esc(T.no_cases) + "</p>";
+      view.innerHTML = '<p class="notice">' + esc(loading ? T.downloading : T.no_cases) + "</p>";
       return Promise.resolve();
     }
     var code = decodeURIComponent((location.hash.match(/^#case=(.+)$/) || [])[1] || "");
@@ -112,7 +128,7 @@
       var waiting = recs.filter(function (r) { return r.case === c.code && r.state === "pending"; }).length;
       html += '<li><a class="case-card" href="#case=' + encodeURIComponent(c.code) + '"><strong>' + esc(c.code) + "</strong>" +
         "<span>" + esc(c.town) + " · " + esc(c.psu) + (c.household ? " · " + esc(T.household) + " " + esc(c.household) : "") + "</span>" +
-        '<em class="disp">' + esc(label(c.disposition)) + (waiting ? ' · <b class="waiting">' + esc(fmt(T.pending, { n: waiting })) + "</b>" : "") + "</em></a></li>";
+        '<em class="disp">' + esc(label(c.disposition)) + (waiting ? ' · <b class="waiting">' + esc(count("pending", waiting)) + "</b>" : "") + "</em></a></li>";
     });
     view.innerHTML = html + "</ul>";
     document.title = T.cases;
@@ -139,11 +155,11 @@
       var visits = mine.filter(function (r) { return r.kind === "visit"; });
       var members = local.roster || c.members;
       var locked = c.answered > 0;
-      var selection = local.selection !== undefined ? local.selection : (c.members.find(function (m) { return m.selected; }) || null);
+      var selection = selectionOf(c, local, mine);
       var html = '<p><a href="#" class="link">' + esc(T.back) + "</a></p><h2>" + esc(c.code) + "</h2><dl class=\"facts\">" +
         "<dt>" + esc(T.household) + "</dt><dd>" + esc(c.household || "—") + "</dd>" +
         (c.address ? "<dt>" + esc(T.address) + "</dt><dd>" + esc(c.address) + "</dd>" : "") +
-        "<dt>" + esc(T.disposition) + "</dt><dd>" + esc(label(c.disposition)) + (c.answered ? " · " + esc(fmt(T.answered, { n: c.answered })) : "") + "</dd></dl>";
+        "<dt>" + esc(T.disposition) + "</dt><dd>" + esc(label(c.disposition)) + (c.answered ? " · " + esc(count("answered", c.answered)) : "") + "</dd></dl>";
       html += '<form id="visit" class="card"><h3>' + esc(T.visit) + "</h3>" +
         '<label for="v-at">' + esc(T.visited_at) + '</label><input id="v-at" name="visited_at" type="datetime-local" required value="' + now() + '">' +
         '<label for="v-out">' + esc(T.outcome) + '</label><select id="v-out" name="outcome" required><option value=""></option>' +
@@ -171,12 +187,30 @@
     });
   }
 
+  /* The selection to show: the server's once it has the roster (its answer to the latest roster
+     sent, or the bundle's members), the device's own while the roster waits to be sent.
+     {line, k}; false: nobody eligible; null: none yet. */
+  function selectionOf(c, local, mine) {
+    var rosters = mine.filter(function (r) { return r.kind === "roster"; }).sort(function (a, b) { return a.created - b.created; });
+    var last = rosters[rosters.length - 1], res = last && last.result;
+    if (last && last.state === "pending") return local.selection === undefined ? null : local.selection;
+    if (last && last.state === "sent" && res && "selected_line" in res && !(last.done_at < fetchedAt)) {
+      return res.selected_line ? { line: res.selected_line, k: res.eligible } : false;
+    }
+    var chosen = c.members.find(function (m) { return m.selected; });
+    var k = c.members.filter(function (m) { return m.eligible; }).length;
+    if (chosen) return { line: chosen.line, k: k };
+    if (c.members.length && !k) return false;
+    return local.selection === undefined ? null : local.selection;
+  }
+
   function showSelection(c, members, selection) {
     var out = document.getElementById("selection");
     if (selection === null || selection === undefined) { out.textContent = ""; return; }
     if (selection === false) { out.textContent = T.nobody; return; }
     var m = members[selection.line - 1] || {};
-    out.textContent = fmt(T.selected, { line: selection.line, k: selection.k || "", who: [m.name, m.sex === "male" ? T.male : T.female, m.age].filter(Boolean).join("，") });
+    var who = [m.name, m.sex === "male" ? T.male : m.sex === "female" ? T.female : "", m.age].filter(function (v) { return v || v === 0; });
+    out.textContent = fmt(T.selected, { line: selection.line, k: selection.k, who: who.join(T.sep) });
   }
 
   function readRoster() {
@@ -193,6 +227,20 @@
     return { members: members, problem: problem };
   }
 
+  /* Saved on the device: say so and show it at once (the visit in the list, the selection); then
+     what the server answered; only then fetch the cases again, quietly. */
+  function saved(id, what, note) {
+    return showPending().then(function () { // the count first: the new record is in it
+      say(T[what + "_saved"] + (note ? " " + note : ""), note ? "waiting" : "ok");
+      return render();
+    }).then(S.drain).then(function () { return S.get("outbox", id); }).then(function (r) {
+      if (r && r.state === "sent") say(T[what + "_synced"], "ok");
+      else if (r && r.state === "rejected") say(T.record_rejected, "error");
+      else if (r && r.last_status !== 403) say(T[what + "_saved"] + " " + (navigator.onLine ? T.sync_later : T.offline), "waiting");
+      return sync(true); // no second drawing of the screen under the enumerator's fingers
+    });
+  }
+
   function wireCase(c) {
     document.getElementById("visit").addEventListener("submit", function (e) {
       e.preventDefault();
@@ -200,7 +248,7 @@
       var at = new Date(f.visited_at.value);
       S.enqueue({ client_id: id, group: group, session: true, kind: "visit", case: c.code, url: boot.visits,
         body: { visits: [{ client_id: id, case: c.code, visited_at: at.toISOString(), outcome: f.outcome.value, note: f.note.value }] } })
-        .then(sync);
+        .then(function () { return saved(id, "visit"); });
     });
     var add = document.getElementById("add-member");
     if (add) add.addEventListener("click", function () {
@@ -217,7 +265,6 @@
       err.hidden = !got.problem; err.textContent = got.problem;
       if (got.problem) return;
       var selection = c.kish_u === null ? null : (kish(got.members, c.ages, c.kish_u) || false);
-      if (c.kish_u === null) say(T.no_grid, "waiting");
       // Only the latest roster of a household is sent: an earlier unsent one is replaced.
       S.all("outbox").then(function (recs) {
         return Promise.all(recs.filter(function (r) { return r.kind === "roster" && r.case === c.code && r.state === "pending"; })
@@ -230,7 +277,7 @@
       }).then(function () {
         return S.enqueue({ client_id: S.uuid(), group: group, session: true, kind: "roster", case: c.code,
           url: boot.roster.replace("CASE", encodeURIComponent(c.code)), body: { members: got.members } });
-      }).then(sync);
+      }).then(function (rec) { return saved(rec.client_id, "roster", c.kish_u === null ? T.no_grid : ""); });
     });
     document.getElementById("interview").addEventListener("click", function (e) {
       // Answer sheets of this household wait behind its roster and visits in the outbox.
@@ -248,7 +295,7 @@
     return render();
   }).then(function () {
     showPending();
-    if (!bundle && navigator.onLine) return prepare();
+    if (!bundle && navigator.onLine) return prepare(true);
     if (navigator.onLine) return sync();
   });
 })();

@@ -11,6 +11,7 @@
   var statusEl = document.getElementById("status");
 
   function fmt(text, vals) { return text.replace(/\{(\w+)\}/g, function (_, k) { return vals[k]; }); }
+  function count(key, n) { return fmt(n === 1 && T[key + "_one"] || T[key], { n: n }); } // English: "1 answer sheet"
   function say(text, kind) {
     if (!statusEl) return;
     statusEl.textContent = text || "";
@@ -46,9 +47,17 @@
     }).then(function () { document.documentElement.dataset.cached = "1"; });
   }
   var lead = ""; // what the page says before the count, e.g. that every questionnaire is answered
+  var finished = false, waitingShown = false; // nothing left to answer here; the count is on screen
+  function offlineText() { return finished ? T.offline_done : T.offline; }
   function showPending() {
     return S.pending(token).then(function (recs) {
-      if (recs.length) say(lead + fmt(T.pending, { n: recs.length }) + (navigator.onLine ? "" : " · " + T.offline), "waiting");
+      if (recs.length) {
+        waitingShown = true;
+        say(lead + count("pending", recs.length) + (navigator.onLine ? "" : " · " + offlineText()), "waiting");
+      } else if (waitingShown) { // the outbox drained: the banner must not go on saying it waits
+        waitingShown = false; lead = "";
+        say(T.all_sent, "ok");
+      } else if (navigator.onLine && statusEl && statusEl.textContent === offlineText()) say("");
       return recs.length;
     });
   }
@@ -59,7 +68,9 @@
   if (navigator.serviceWorker) navigator.serviceWorker.addEventListener("message", function (e) {
     if (e.data && e.data.type === "suyang-synced") sync(); // the worker sent something: show it
   });
-  window.addEventListener("offline", function () { say(T.offline, "waiting"); });
+  window.addEventListener("offline", function () {
+    S.pending(token).then(function (p) { if (p.length) showPending(); else say(offlineText(), "waiting"); });
+  });
   setInterval(function () { if (navigator.onLine) S.pending(token).then(function (p) { if (p.length) sync(); }); }, 15000);
 
   /* --- the plan: which questionnaire comes next, decided on the device ---------------------- */
@@ -132,6 +143,7 @@
       }
       if (!open && waiting) {
         lead = T.done_waiting + " ";
+        finished = true; // nothing left to answer: "you can keep answering" would be wrong
         var consent = document.querySelector("ul.consent"); // read and agreed to already
         if (consent) { consent.hidden = true; consent.previousElementSibling.hidden = true; }
       }
