@@ -10,6 +10,8 @@ rosters of the cases assigned to them.  A case outside a user's scope is treated
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
@@ -127,6 +129,19 @@ def monitored_towns(user: UserLike, wave: Wave) -> QuerySet[Town]:
     return towns if scope is None else towns.filter(pk__in=scope)
 
 
+def wave_open(wave: Wave) -> bool:
+    """Whether a wave's fieldwork data may still change: cases, assignments, visits, rosters,
+    invitations, responses and review decisions.  Once a wave is closed they are final (its
+    reports stand on them); an admin reopens it to correct them.  Scores and weights are
+    recomputed from those data and stay allowed."""
+    return wave.status != Wave.Status.CLOSED
+
+
+def closed_wave_code(wave_ids: set[int]) -> str | None:
+    """Return the code of one closed wave among WAVE_IDS (None if all are open), in one query."""
+    return Wave.objects.filter(pk__in=wave_ids, status=Wave.Status.CLOSED).values_list("code", flat=True).first()
+
+
 def can_see_case(user: UserLike, case: Case) -> bool:
     return visible_cases(user).filter(pk=case.pk).exists()
 
@@ -173,6 +188,27 @@ def visible_responses(user: UserLike) -> QuerySet[Response]:
 
 def can_review_response(user: UserLike, response: Response) -> bool:
     return visible_responses(user).filter(pk=response.pk).exists()
+
+
+def flags_for(user: UserLike, flags: list[dict[str, Any]], memo: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return a response's quality FLAGS as USER may see them.
+
+    A `duplicate_answers` flag lists the cases whose sheets are identical, wave-wide; a user
+    limited to some towns sees the codes of their cases only, and how many others there are
+    (`elsewhere`).  MEMO keeps the codes USER may see for the rest of the request.
+    """
+    if not any(f.get("code") == "duplicate_answers" for f in flags) or profile_of(user) is None or town_scope(user) is None:
+        return flags
+    if "codes" not in memo:
+        memo["codes"] = set(visible_cases(user).values_list("code", flat=True))
+    seen: set[str] = memo["codes"]
+    shown = []
+    for flag in flags:
+        if flag.get("code") == "duplicate_answers":
+            cases = flag.get("cases", [])
+            flag = {**flag, "cases": [c for c in cases if c in seen], "elsewhere": sum(1 for c in cases if c not in seen)}
+        shown.append(flag)
+    return shown
 
 
 # --- API resources (issue 8) ----------------------------------------------------------------

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from assessment import models
 
@@ -111,9 +112,13 @@ class StaffProfileAdmin(admin.ModelAdmin):
 
 @admin.register(models.AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "county", "action", "object_type", "object_id", "summary"]
+    list_display = ["at", "actor", "county", "what", "object_type", "object_id", "summary"]
     list_filter = ["action", "county"]
-    readonly_fields = ["at", "actor", "county", "action", "object_type", "object_id", "summary", "details"]
+    readonly_fields = ["at", "actor", "county", "what", "action", "object_type", "object_id", "summary", "details"]
+
+    @admin.display(description=_("操作"), ordering="action")
+    def what(self, obj: models.AuditEvent) -> str:
+        return obj.action_label
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False

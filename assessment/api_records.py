@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from api.lists import PAGE_PARAMETERS, page_of, paginated, query_of
+from api.lists import PAGE_PARAMETERS, MomentField, object_id, page_of, paginated, query_of
 from assessment import access
 from assessment.models import AuditEvent, Role
 from questionnaires.models import Response, ReviewDecision
@@ -35,7 +35,7 @@ class ResponseOutput(serializers.ModelSerializer):
     case = serializers.CharField(source="case.code", default=None, allow_null=True)
     town = serializers.CharField(source="case.town.code", default=None, allow_null=True)
     enumerator = serializers.CharField(source="enumerator.username", default=None, allow_null=True)
-    flags = serializers.JSONField()
+    flags = serializers.SerializerMethodField(help_text="quality flags; another town's cases are counted (elsewhere), not named")
 
     class Meta:
         model = Response
@@ -43,6 +43,11 @@ class ResponseOutput(serializers.ModelSerializer):
             "id", "client_id", "wave", "instrument", "version", "case", "town", "mode", "enumerator", "language",
             "started_at", "submitted_at", "received_at", "duration_seconds", "review", "flags",
         ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_flags(self, response: Response) -> list[dict[str, Any]]:
+        memo = self.context.setdefault("scope_memo", {})
+        return access.flags_for(self.context["request"].user, response.flags, memo)
 
 
 class ResponseListApi(APIView):
@@ -53,8 +58,8 @@ class ResponseListApi(APIView):
         instrument = serializers.SlugField(required=False)
         town = serializers.SlugField(required=False)
         review = serializers.ChoiceField(choices=Response.Review.choices, required=False)
-        received_after = serializers.DateTimeField(required=False)
-        received_before = serializers.DateTimeField(required=False)
+        received_after = MomentField(required=False)
+        received_before = MomentField(required=False)
 
     @extend_schema(parameters=[Query, *PAGE_PARAMETERS], responses={200: paginated("PaginatedResponseList", ResponseOutput(many=True))})
     def get(self, request: Request) -> ApiResponse:
@@ -94,7 +99,7 @@ class ReviewDecisionListApi(APIView):
 
     class Query(serializers.Serializer):
         wave = serializers.SlugField(required=False)
-        response = serializers.IntegerField(required=False, min_value=1)
+        response = object_id(required=False)
         decision = serializers.ChoiceField(choices=DECISIONS, required=False)
         reviewer = serializers.CharField(required=False, max_length=150)
 
@@ -134,8 +139,8 @@ class AuditEventListApi(APIView):
         actor = serializers.CharField(required=False, max_length=150, help_text="username")
         object_type = serializers.CharField(required=False, max_length=64)
         object_id = serializers.CharField(required=False, max_length=64)
-        since = serializers.DateTimeField(required=False)
-        until = serializers.DateTimeField(required=False)
+        since = MomentField(required=False)
+        until = MomentField(required=False)
 
     @extend_schema(parameters=[Query, *PAGE_PARAMETERS], responses={200: paginated("PaginatedAuditEventList", AuditEventOutput(many=True))})
     def get(self, request: Request) -> ApiResponse:

@@ -11,12 +11,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from api.lists import PAGE_PARAMETERS, page_of, paginated, query_of
+from api.parsers import JSONParser
 from assessment import access
 from assessment.models import StaffProfile, Wave, WaveInstrument, WeightSet
 from assessment.weighting import weight_set_compute

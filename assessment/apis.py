@@ -15,14 +15,15 @@ from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from api.lists import PAGE_PARAMETERS, page_of, paginated, query_of
+from api.lists import PAGE_PARAMETERS, MomentField, object_id, page_of, paginated, query_of
+from api.parsers import JSONParser
 from assessment import access, selectors, services
-from assessment.errors import FieldworkError, ImportRejected
+from assessment.errors import FieldworkError, ImportRejected, WaveClosed
 from assessment.models import Case, Disposition, Frame, SampleDesign, SampleDraw, StaffProfile, Wave
 from assessment.rates import RATE_NAMES, OutcomeRates
 from questionnaires.models import Response
@@ -46,6 +47,8 @@ def _refused(message: str) -> ApiResponse:
 def _problem(exc: FieldworkError) -> ApiResponse:
     if isinstance(exc, ImportRejected):
         return ApiResponse({"problems": [p.as_dict() for p in exc.problems]}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, WaveClosed):
+        return ApiResponse({"detail": str(exc), "code": "wave_closed"}, status=status.HTTP_409_CONFLICT)
     return ApiResponse({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
 
 
@@ -179,16 +182,16 @@ class DesignListApi(APIView):
     @extend_schema_serializer(component_name="SampleDesignInput")
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=128)
-        frame = serializers.IntegerField()
+        frame = object_id()
         allocation = serializers.ChoiceField(choices=SampleDesign.Allocation.choices)
-        psu_total = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+        psu_total = serializers.IntegerField(min_value=1, max_value=100_000, required=False, allow_null=True)
         households_per_psu = serializers.IntegerField(min_value=1, max_value=500)
         stratify_by = serializers.ListField(child=serializers.ChoiceField(choices=["town", "urban_rural"]), default=["town"])
         household_method = serializers.ChoiceField(choices=SampleDesign.HouseholdMethod.choices, default="systematic")
         parameters = serializers.DictField(required=False, default=dict)
 
     class Query(serializers.Serializer):
-        frame = serializers.IntegerField(min_value=1, required=False)
+        frame = object_id(required=False)
         allocation = serializers.ChoiceField(choices=SampleDesign.Allocation.choices, required=False)
 
     @extend_schema(parameters=[Query, *PAGE_PARAMETERS], responses={200: paginated("PaginatedDesignList", DesignOutput(many=True))})
@@ -306,7 +309,7 @@ class CaseListApi(APIView):
     class Query(serializers.Serializer):
         wave = serializers.SlugField(required=False)
         town = serializers.SlugField(required=False)
-        psu = serializers.IntegerField(required=False, min_value=1, help_text="id of a sampled PSU")
+        psu = object_id(required=False, help_text="id of a sampled PSU")
         disposition = serializers.ChoiceField(choices=Disposition.choices, required=False)
 
     @extend_schema(parameters=[Query, *PAGE_PARAMETERS], responses={200: paginated("PaginatedCaseList", Output(many=True))})
@@ -331,7 +334,7 @@ class CaseAssignApi(APIView):
     class Input(serializers.Serializer):
         enumerator = serializers.CharField()
         cases = serializers.ListField(child=serializers.CharField(), required=False)
-        psu = serializers.IntegerField(required=False)
+        psu = object_id(required=False)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if not attrs.get("cases") and not attrs.get("psu"):
@@ -362,6 +365,8 @@ class CaseAssignApi(APIView):
             moved = services.cases_assign(cases=cases, enumerator=enumerator, user=request.user)
         except PermissionDenied as exc:
             return _refused(str(exc))
+        except FieldworkError as exc:
+            return _problem(exc)
         return ApiResponse({"assigned": moved, "cases": len(cases)})
 
 
@@ -424,7 +429,7 @@ class VisitSyncApi(APIView):
     class Visit(serializers.Serializer):
         client_id = serializers.UUIDField()
         case = serializers.CharField(max_length=40)
-        visited_at = serializers.DateTimeField()
+        visited_at = MomentField()
         outcome = serializers.ChoiceField(choices=[c for c in Disposition.values if c != Disposition.PENDING])
         note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
 

@@ -31,6 +31,16 @@ class ImportProblem:
         return {"row": self.row, "column": self.column, "message": self.message}
 
 
+class WaveClosed(FieldworkError):
+    """A change to the fieldwork of a closed wave (`access.wave_open`): its data are final."""
+
+    def __init__(self, wave_code: str) -> None:
+        super().__init__(
+            _("调查轮次 %(wave)s 已结束，其样本户、访问、成员名单、邀请、答卷和审核都不能再更改。如需更正，请管理员先把它改回“调查中”。")
+            % {"wave": wave_code}
+        )
+
+
 class ImportRejected(FieldworkError):
     """An upload with problems; nothing of it was stored."""
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db.models import Count, QuerySet
+from django.utils.translation import get_language
 
 from assessment import access
 from assessment.access import UserLike
@@ -73,18 +74,23 @@ class RateRow:
     rates: OutcomeRates
 
 
+def shown_name(zh: str, en: str) -> str:
+    """A town's, wave's or instrument's name in the request's language (Chinese if no English one)."""
+    return (en or zh) if (get_language() or "").startswith("en") else zh
+
+
 def _labels(by: str, keys: Iterable[Any]) -> dict[Any, tuple[Any, str]]:
     """Return {group key: (sort key, label)}: towns in their county order, the rest by label."""
     ids = [k for k in keys if k is not None]
     if by == "town":
-        return {t.pk: ((t.order, t.code), t.name_zh) for t in Town.objects.filter(pk__in=ids)}
+        return {t.pk: ((t.order, t.code), shown_name(t.name_zh, t.name_en)) for t in Town.objects.filter(pk__in=ids)}
     if by == "psu":
         units = SampledUnit.objects.filter(pk__in=ids).select_related("unit__town")
         return {s.pk: ((s.unit.town.order, s.unit.code), f"{s.unit.name}（{s.unit.code}）") for s in units}
     if by == "enumerator":
         return {pk: (name, name) for pk, name in get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")}
     if by == "wave":
-        return {pk: (name, name) for pk, name in Wave.objects.filter(pk__in=ids).values_list("pk", "name_zh")}
+        return {pk: (zh, shown_name(zh, en)) for pk, zh, en in Wave.objects.filter(pk__in=ids).values_list("pk", "name_zh", "name_en")}
     raise ValueError(f"cannot group rates by {by!r}")
 
 
@@ -164,7 +170,7 @@ def progress_by_stratum(wave: Wave, towns: QuerySet[Town]) -> list[StratumProgre
         )
         rows.append(
             StratumProgress(
-                stratum=s.code, town=s.town.name_zh if s.town else "", psus=psus.get(s.pk, 0), cases=sum(c.values()),
+                stratum=s.code, town=shown_name(s.town.name_zh, s.town.name_en) if s.town else "", psus=psus.get(s.pk, 0), cases=sum(c.values()),
                 completes=c.get("complete", 0), partials=c.get("partial", 0),
                 open=c.get("pending", 0) + c.get("unknown", 0), target=target, target_assumed=assumed,
             )
@@ -238,7 +244,8 @@ def headline_instruments(wave: Wave) -> list[tuple[str, str, str]]:
             continue
         rule = key.benchmarks.filter(scope="total").order_by("order").first()
         if rule is not None:
-            out.append((code, rule.name, wi.instrument_version.instrument.name_zh))
+            instrument = wi.instrument_version.instrument
+            out.append((code, rule.name, shown_name(instrument.name_zh, instrument.name_en)))
     return out
 
 
@@ -252,7 +259,7 @@ class IndicatorData:
 
 def _indicator_data(wave: Wave, code: str, benchmark: str) -> IndicatorData | None:
     """Return the design of CODE's respondents: the current weight set's if it is up to date, else 1/π."""
-    names = dict(Town.objects.filter(county_id=wave.county_id).values_list("code", "name_zh"))
+    names = {code: shown_name(zh, en) for code, zh, en in Town.objects.filter(county_id=wave.county_id).values_list("code", "name_zh", "name_en")}
     try:
         wd = wave_design(wave, code)
     except DataProblem:
@@ -298,15 +305,16 @@ def precision_outlook(wave: Wave, towns: QuerySet[Town], *, level: float = 0.95)
     instrument's target is the completed-household target times the share of completed
     households that answered it (e.g. only adults take the science test).
     """
-    visible = set(towns.values_list("name_zh", flat=True))
+    visible = {shown_name(zh, en) for zh, en in towns.values_list("name_zh", "name_en")}
     targets: dict[str, int] = defaultdict(int)
     for p in progress_by_stratum(wave, Town.objects.filter(county_id=wave.county_id)):
         targets[p.town] += p.target
-    households_done: dict[str, int] = dict(
-        wave_cases(wave).filter(disposition__in=("complete", "partial")).values_list("town__name_zh").annotate(n=Count("pk")).order_by()
-    )
+    households_done: dict[str, int] = {
+        shown_name(zh, en): n for zh, en, n in
+        wave_cases(wave).filter(disposition__in=("complete", "partial")).values_list("town__name_zh", "town__name_en").annotate(n=Count("pk")).order_by()
+    }
     rows: list[PrecisionRow] = []
-    order = dict(Town.objects.filter(county_id=wave.county_id).values_list("name_zh", "order"))
+    order = {shown_name(zh, en): o for zh, en, o in Town.objects.filter(county_id=wave.county_id).values_list("name_zh", "name_en", "order")}
     for code, benchmark, title in headline_instruments(wave):
         data = _indicator_data(wave, code, benchmark)
         if data is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,8 +13,13 @@ from django.utils.translation import gettext as _
 
 from assessment.errors import ImportProblem, ImportRejected
 
+# What reading a damaged workbook raises: a bad zip, a missing part, broken XML (ElementTree's
+# and lxml's parse errors are SyntaxErrors), truncated or corrupt compressed data.
+UNREADABLE = (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError, SyntaxError, zlib.error)
+
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
+MAX_COLUMNS = 64  # of a spreadsheet; frames and listings have a dozen
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ def _text_of(value: object) -> str:
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data:  # PostgreSQL text cannot hold NUL; a CSV never has one
         raise _reject(_("文件不是文本格式的 CSV（含有二进制内容）。请上传 CSV 或 XLSX 文件。"))
     for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GB18030 (GBK)
         try:
@@ -66,7 +72,7 @@ def _xlsx_rows(data: bytes, sheet_names: Sequence[str]) -> tuple[str, list[tuple
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except UNREADABLE as exc:
         raise _reject(_("无法读取 XLSX 工作簿：文件已损坏或不是 XLSX 格式。")) from exc
     try:
         names = list(book.sheetnames)
@@ -79,10 +85,24 @@ def _xlsx_rows(data: bytes, sheet_names: Sequence[str]) -> tuple[str, list[tuple
                 _("工作簿中没有名为“%(wanted)s”的工作表（现有：%(found)s）。")
                 % {"wanted": _("”或“").join(sheet_names), "found": _("、").join(names)}
             )
-        rows = [
-            (i, [_text_of(v) for v in values])
-            for i, values in enumerate(book[chosen].iter_rows(values_only=True), start=1)
-        ]
+        sheet = book[chosen]
+        # A workbook states its own size, and read-only openpyxl pads every row to it: a 1.5 KB
+        # file claiming A1:XFD1048576 would fill the memory.  Read what is there, up to a limit.
+        if (sheet.max_row or 0) > MAX_ROWS + 1:
+            raise _reject(_("文件行数太多（超过 %(n)d 行）。") % {"n": MAX_ROWS})
+        sheet.reset_dimensions()
+        rows = []
+        for i, values in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
+            if i > MAX_ROWS + 1:
+                raise _reject(_("文件行数太多（超过 %(n)d 行）。") % {"n": MAX_ROWS})
+            cells = [_text_of(v) for v in values]
+            while cells and not cells[-1]:  # a padded row keeps only what it holds
+                cells.pop()
+            rows.append((i, cells))
+    except ImportRejected:
+        raise
+    except UNREADABLE as exc:  # read-only sheets are parsed as they are read
+        raise _reject(_("无法读取 XLSX 工作簿：文件已损坏或不是 XLSX 格式。")) from exc
     finally:
         book.close()
     return chosen, rows

@@ -1,12 +1,12 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.ping import PingApi
+from frontend.views.site import admin_login
 
 urlpatterns = [
+    path("admin/login/", admin_login, name="admin-login"),  # throttled; before admin.site.urls
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/ping/", PingApi.as_view(), name="api-ping"),
@@ -18,5 +18,5 @@ urlpatterns = [
     path("api/docs/redoc/", SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"), name="api-redoc"),
     path("", include("frontend.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT (report files, batch ZIPs, uploads) is never served as such, not even under DEBUG:
+# files leave only through the report views and APIs, which check who asks (assessment.access).

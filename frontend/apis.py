@@ -16,7 +16,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from assessment import access, services
-from assessment.models import Case, Disposition, Role
+from assessment.models import Case, Disposition, Role, Wave
 from assessment.services.designs import eligible_ages
 from frontend.selectors import plan_pages
 from questionnaires.selectors import respondent_plan
@@ -83,6 +83,7 @@ class FieldBundleApi(APIView):
         assigned = (
             access.visible_cases(request.user)
             .filter(assigned_to=request.user, draw__is_current=True)
+            .exclude(wave__status=Wave.Status.CLOSED)  # a closed wave's cases are not worked (access.wave_open)
             .select_related("wave", "town", "household", "sampled_unit__unit", "draw__design")
             .order_by("code")
         )

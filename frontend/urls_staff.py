@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/<str:code>/", staff.case_detail, name="staff_case"),
     path("psus/<int:psu>/invitations.pdf", staff.invitation_sheet, name="staff_invitation_sheet"),
     path("review/", staff.review, name="staff_review"),
+    path("weights/", staff.weigh, name="staff_weigh"),
     path("frames/", staff.frames, name="staff_frames"),
     path("designs/", staff.designs, name="staff_designs"),
 ]

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from api.lists import PAGE_PARAMETERS, page_of, paginated, query_of
+from api.lists import PAGE_PARAMETERS, MomentField, object_id, page_of, paginated, query_of
 from api.throttles import InvitationThrottle, SubmissionThrottle
 from assessment import access
 from assessment.models import Wave
@@ -59,7 +59,7 @@ def _invitation(request: Request, token: str, *, mark_opened: bool = True) -> In
     try:
         return invitation_open(token, memo=request, mark_opened=mark_opened)
     except InvitationInvalid as exc:
-        gone = exc.reason in ("revoked", "expired")
+        gone = exc.reason in ("revoked", "expired", "closed")
         return ApiResponse(
             {"detail": f"invitation {exc.reason}", "code": f"invitation_{exc.reason}"},
             status=status.HTTP_410_GONE if gone else status.HTTP_404_NOT_FOUND,
@@ -118,8 +118,8 @@ class SubmissionInput(serializers.Serializer):
     instrument = serializers.SlugField()
     answers = AnswersField()
     language = serializers.CharField(max_length=8, required=False, default="zh-hans")
-    started_at = serializers.DateTimeField(required=False, allow_null=True)
-    submitted_at = serializers.DateTimeField(required=False, allow_null=True)
+    started_at = MomentField(required=False, allow_null=True, clock=True)
+    submitted_at = MomentField(required=False, allow_null=True, clock=True)
     # "interviewer": an enumerator administered it (the field app, logged in; checked against
     # the case's scope and recorded with the enumerator); "self" (default): the respondent.
     mode = serializers.ChoiceField(choices=["self", "interviewer"], required=False, default="self")
@@ -248,7 +248,7 @@ def _xlsx(data: bytes, filename: str) -> HttpResponse:
 def _version_number(text: str | None, name: str = "version") -> int | None:
     if not text:
         return None
-    if not text.isdigit() or len(text) > 9:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:  # "²".isdigit() is true
         raise ValidationError({name: "must be a whole number"})
     return int(text)
 
@@ -423,9 +423,9 @@ class KeyListApi(AdminApi):
     parser_classes = [MultiPartParser, FormParser]
 
     class Input(serializers.Serializer):
-        instrument_version = serializers.IntegerField(help_text="id of the published instrument version")
+        instrument_version = object_id(help_text="id of the published instrument version")
         file = serializers.FileField()
-        based_on = serializers.IntegerField(required=False, help_text="number of the key it revises")
+        based_on = serializers.IntegerField(required=False, min_value=1, max_value=999_999_999, help_text="number of the key it revises")
 
     class Query(serializers.Serializer):
         instrument = serializers.SlugField(required=False)
@@ -518,7 +518,7 @@ def _admin_wave(request: Request, code: str) -> Wave:
 
 
 class KeyRescoreApi(AdminApi):
-    """Score the stored responses (of one wave, if given) under a published key; old scores stay."""
+    """Score the stored responses of the admin's county (of one wave, if given) under a published key; old scores stay."""
 
     class Input(serializers.Serializer):
         wave = serializers.SlugField(required=False)
@@ -533,8 +533,9 @@ class KeyRescoreApi(AdminApi):
         body = self.Input(data=request.data)
         body.is_valid(raise_exception=True)
         wave = _admin_wave(request, body.validated_data["wave"]) if "wave" in body.validated_data else None
-        try:
-            scored = responses_rescore(key=key, wave=wave, user=request.user)
+        profile = access.profile_of(request.user)
+        try:  # the admin's county only: keys are shared by counties, their responses are not
+            scored = responses_rescore(key=key, wave=wave, county_id=profile.county_id if profile else -1, user=request.user)
         except QuestionnaireError as exc:
             return _problems(exc)
         return ApiResponse({"key": key.label, "scored": scored})
@@ -544,7 +545,7 @@ class WaveKeyApi(AdminApi):
     """Choose the key whose scores are official for an instrument in a wave (audited)."""
 
     class Input(serializers.Serializer):
-        key = serializers.IntegerField(help_text="id of a published key of the fielded version")
+        key = object_id(help_text="id of a published key of the fielded version")
 
     class Output(serializers.Serializer):
         wave = serializers.CharField()

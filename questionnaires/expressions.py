@@ -180,11 +180,32 @@ class _Parser:
         return ["call", name.text, args]
 
 
+MAX_DEPTH = 64  # nesting of a tree; forms need a handful, and evaluation recurses over it
+
+
 def parse(source: str) -> Node:
     """Return the tree of SOURCE; raise ExpressionError naming the position of a fault."""
     if not source or not source.strip():
         raise ExpressionError("empty expression")
-    return _Parser(source).parse()
+    try:
+        tree = _Parser(source).parse()
+    except RecursionError:
+        raise ExpressionError(f"expression nested too deeply (more than {MAX_DEPTH} levels)") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise ExpressionError(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
+    return tree
+
+
+def _depth(tree: Node) -> int:
+    """Return how deep TREE nests (without recursion: it may be deep)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        for part in node:
+            if isinstance(part, list | tuple):  # a child node, or a call's list of arguments
+                stack.append((part, level + 1 if part and isinstance(part[0], str) else level))
+    return deepest
 
 
 def references(node: Node) -> set[str]:

@@ -161,7 +161,10 @@ def _lookup(digest: str) -> Invitation | None:
 
 
 def invitation_is_live(invitation: Invitation | None) -> bool:
-    return invitation is not None and not invitation.revoked and invitation.expires_at > timezone.now()
+    return (
+        invitation is not None and not invitation.revoked and invitation.expires_at > timezone.now()
+        and invitation.wave.status != Wave.Status.CLOSED
+    )
 
 
 def invitation_open(token: str, memo: Any = None, *, mark_opened: bool = True) -> Invitation:
@@ -179,6 +182,8 @@ def invitation_open(token: str, memo: Any = None, *, mark_opened: bool = True) -
         raise InvitationInvalid("revoked")
     if invitation.expires_at <= timezone.now():
         raise InvitationInvalid("expired")
+    if invitation.wave.status == Wave.Status.CLOSED:  # the survey is over (`access.wave_open`)
+        raise InvitationInvalid("closed")
     if mark_opened and invitation.first_opened_at is None:
         now = timezone.now()
         Invitation.objects.filter(pk=invitation.pk, first_opened_at__isnull=True).update(first_opened_at=now)

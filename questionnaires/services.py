@@ -391,18 +391,23 @@ def key_publish(*, key: ScoringKey, user: AbstractBaseUser | AnonymousUser | Non
 
 
 def responses_rescore(
-    *, key: ScoringKey, wave: Wave | None = None, user: AbstractBaseUser | AnonymousUser | None = None
+    *, key: ScoringKey, wave: Wave | None = None, county_id: int | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
 ) -> int:
-    """Score the stored responses of KEY's instrument version (of WAVE only, if given) under KEY.
+    """Score the stored responses of KEY's instrument version under KEY: of WAVE only, if given,
+    else of COUNTY_ID's waves, if given, else of every county (the command line's rescoring).
 
-    Scores under other keys stay as they are; responses already scored under KEY are skipped.
-    Return how many were scored.
+    Instruments and keys are shared by counties; a county's admin rescores only their county's
+    responses.  Scores under other keys stay as they are; responses already scored under KEY
+    are skipped.  Return how many were scored.
     """
     if key.status != PublishState.PUBLISHED:
         raise QuestionnaireError([f"{key.label} is not published: publish it before scoring with it"])
     responses = Response.objects.filter(instrument_version=key.instrument_version).order_by("pk")
     if wave is not None:
         responses = responses.filter(wave=wave)
+    elif county_id is not None:
+        responses = responses.filter(wave__county_id=county_id)
     scored = responses_score(key=key, responses=responses)
     if scored:  # the report figures of the waves whose official key this is
         waves = Wave.objects.filter(pk__in=responses.values_list("wave_id", flat=True))
@@ -412,7 +417,7 @@ def responses_rescore(
         action="responses.rescore",
         object_type="ScoringKey",
         object_id=str(key.pk),
-        county_id=wave.county_id if wave is not None else None,
+        county_id=wave.county_id if wave is not None else county_id,
         summary=f"{scored} responses scored under {key.label}" + (f" (wave {wave.code})" if wave else ""),
         details={"key": key.label, "wave": wave.code if wave else None, "scored": scored},
     )
@@ -540,6 +545,8 @@ def response_submit(
             if other is not None:
                 raise SubmissionError({"case": "this questionnaire has already been submitted for this household"})
     started = submission.started_at
+    if started is not None and timezone.is_naive(started):
+        started = timezone.make_aware(started)  # a device that sent no zone: the site's
     submitted = submission.submitted_at or timezone.now()
     duration = int((submitted - started).total_seconds()) if started and submitted > started else None
     if duration is not None and duration > MAX_DURATION_SECONDS:

@@ -39,7 +39,9 @@ from pyxform.xls2json_backends import (
 )
 from xlrd import XLRDError
 from xlrd import open_workbook as xlrd_open
+from xlrd.compdoc import CompDocError
 
+from assessment.tabular import UNREADABLE
 from questionnaires.expressions import ExpressionError, Node, parse, references
 from questionnaires.models import (
     BenchmarkRule,
@@ -339,7 +341,7 @@ class _SheetSource:
     def standard(self) -> DefinitionData:
         try:
             return get_xlsform(self.data, file_type=self.suffix or None)
-        except (PyXFormError, ValueError, TypeError) as exc:
+        except (PyXFormError, XLRDError, CompDocError, csv.Error, *UNREADABLE) as exc:
             raise XLSFormError([FormProblem("workbook", None, None, f"cannot read the file: {exc}")]) from exc
 
     def csv_sheet_names(self) -> list[str]:
@@ -348,7 +350,10 @@ class _SheetSource:
             text = self.data.decode("utf-8")
         except UnicodeDecodeError:
             return []
-        return [row[0].strip().lower() for row in csv.reader(io.StringIO(text, newline="")) if row and row[0].strip()]
+        try:
+            return [row[0].strip().lower() for row in csv.reader(io.StringIO(text, newline="")) if row and row[0].strip()]
+        except csv.Error:
+            return []  # reading the form itself then says what is wrong
 
     def extensions(self) -> dict[str, Rows]:
         """Return our extension sheets as numbered rows (row 1 is the header)."""
@@ -359,7 +364,7 @@ class _SheetSource:
                 return self._xlsx()
             if self.suffix == ".xls":
                 return self._xls()
-        except (PyXFormError, XLRDError, KeyError, ValueError, TypeError, OSError) as exc:
+        except (PyXFormError, XLRDError, CompDocError, csv.Error, *UNREADABLE) as exc:
             raise XLSFormError([FormProblem("workbook", None, None, f"cannot read the extension sheets: {exc}")]) from exc
         return {}
 
@@ -552,6 +557,7 @@ class _Reader:
         return external
 
     def read_choices(self, form: ParsedForm, rows: Rows) -> None:
+        seen: dict[str, set[str]] = {}
         for n, row in rows:
             list_name, name = row.get("list_name") or row.get("list name"), row.get("name")
             if not list_name:
@@ -565,7 +571,8 @@ class _Reader:
             if not fits:
                 continue
             options = form.choice_lists.setdefault(list_name, [])
-            if any(o.name == name for o in options):
+            names = seen.setdefault(list_name, set())  # a set: lists of 20,000 choices stay linear
+            if name in names:
                 self.problem("choices", n, "name", f"duplicate choice {name!r} in list {list_name!r}")
                 continue
             labels = _translated(row, "label")
@@ -577,6 +584,7 @@ class _Reader:
                 if k not in ("list_name", "list name", "name") and not k.startswith("label")
             }
             options.append(ParsedChoice(name=name, labels=labels, extra=extra))
+            names.add(name)
 
     def read_survey(self, form: ParsedForm, rows: Rows, external: Mapping[str, str]) -> None:
         names: set[str] = set()

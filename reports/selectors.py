@@ -16,9 +16,11 @@ import numpy.typing as npt
 from django.db.models import Count, Max, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
 
 from assessment import access
 from assessment.models import Case, County, Role, SampledUnit, Stratum, Town, Wave, WeightSet
+from assessment.selectors import shown_name
 from questionnaires.models import GroupRule, Item, ResponseScore, ScoringKey
 from scoring.adapters import DataProblem, wave_key
 from scoring.keys import KeyArrays
@@ -143,19 +145,24 @@ class ReportEntry:
 
 
 def visible_reports(user: access.UserLike, wave: Wave) -> list[ReportEntry]:
-    """Return the reports of WAVE that USER may download: county, then towns, then groups."""
+    """Return the reports of WAVE that USER may download: county, then towns, then groups, titled
+    in the request's language (the reports themselves are Chinese)."""
     if not access.can_view_county_report(user, wave):
         return []
-    entries = [ReportEntry("county", "", f"{wave.county.name_zh}全县报告")]
+    entries = [ReportEntry("county", "", _("%(county)s全县报告") % {"county": shown_name(wave.county.name_zh, wave.county.name_en)})]
     scope = access.town_scope(user)
     towns = county_towns(wave) if scope is None else list(scope.order_by("order", "code"))
-    entries += [ReportEntry("town", t.code, f"{t.name_zh}报告") for t in towns if t.county_id == wave.county_id]
+    entries += [
+        ReportEntry("town", t.code, _("%(town)s报告") % {"town": shown_name(t.name_zh, t.name_en)})
+        for t in towns if t.county_id == wave.county_id
+    ]
     if scope is None:
         try:
-            groups = population_groups(wave)
+            key = wave_key(wave, "demographics")
         except DataProblem:
-            groups = {}
-        entries += [ReportEntry("group", name, f"{label}报告") for name, label in groups.items()]
+            key = None
+        rules = GroupRule.objects.filter(key=key).order_by("order").values_list("name", "label_zh", "label_en") if key else []
+        entries += [ReportEntry("group", rule, _("%(group)s报告") % {"group": shown_name(zh, english)}) for rule, zh, english in rules]
     return entries
 
 

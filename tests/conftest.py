@@ -14,6 +14,36 @@ class DemoCounty:
     output: str
 
 
+@pytest.fixture(autouse=True)
+def default_language() -> object:
+    """Each test starts in the site's default language (zh-Hans).
+
+    A request in English leaves English active in the thread (LocaleMiddleware activates a
+    language and nothing deactivates it), and the next test calling a service directly would
+    get English messages.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+LOW = {"invitation": "5/min", "submission": "3/min", "login": "4/min"}
+
+
+@pytest.fixture
+def low_rates(settings: object) -> object:
+    """Throttle rates low enough to reach in a test, with empty counters before and after."""
+    from django.core.cache import cache
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": LOW}  # type: ignore[attr-defined]
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the tests that use the session's demo county after all the others.

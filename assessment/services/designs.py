@@ -31,7 +31,8 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assessment.errors import FieldworkError
+from assessment import access
+from assessment.errors import FieldworkError, WaveClosed
 from assessment.models import (
     AuditEvent,
     Case,
@@ -58,6 +59,49 @@ DEFAULT_PARAMETERS: dict[str, Any] = {
     "eligible_ages": [15, 69],
     "min_psu": 1,
 }
+
+
+# Each parameter a design may take: (kind, low, high); numbers are finite, integers whole.
+PARAMETER_RULES: dict[str, tuple[str, float, float]] = {
+    "response_rate": ("number", 0.01, 1.0), "eligibility_rate": ("number", 0.01, 1.0),
+    "p": ("number", 0.001, 0.999), "cv": ("number", 0.001, 10.0), "deff": ("number", 1.0, 100.0), "roh": ("number", 0.0, 1.0),
+    "min_psu": ("integer", 1, 10_000), "min_psu_per_town": ("integer", 1, 10_000),
+}
+
+
+def _number_ok(value: Any, kind: str, low: float, high: float) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if kind == "integer" and not float(value).is_integer():
+        return False
+    return math.isfinite(value) and low <= value <= high
+
+
+def parameters_checked(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Return PARAMETERS if every one is known and in range; FieldworkError naming the first that is not."""
+    for name, value in parameters.items():
+        if name in PARAMETER_RULES:
+            kind, low, high = PARAMETER_RULES[name]
+            if not _number_ok(value, kind, low, high):
+                raise FieldworkError(_("参数 %(name)s 须为 %(low)s 到 %(high)s 之间的%(kind)s。") % {
+                    "name": name, "low": f"{low:g}", "high": f"{high:g}", "kind": _("整数") if kind == "integer" else _("数")})
+        elif name == "eligible_ages":
+            ok = isinstance(value, list | tuple) and len(value) == 2 and all(_number_ok(a, "integer", 0, 120) for a in value)
+            if not ok or value[0] > value[1]:
+                raise FieldworkError(_("参数 eligible_ages 须为两个 0–120 的整数 [最小年龄, 最大年龄]。"))
+        elif name == "level":
+            if value not in ("stratum", "county"):
+                raise FieldworkError(_("level 须为 stratum（每层）或 county（全县）。"))
+        elif name == "p_by_stratum":
+            if not isinstance(value, dict) or not all(_number_ok(v, "number", 0.001, 0.999) for v in value.values()):
+                raise FieldworkError(_("参数 p_by_stratum 须为 {层代码: 0.001–0.999 的比例}。"))
+        elif name == "fixed":
+            if not isinstance(value, dict) or not all(_number_ok(v, "integer", 1, 100_000) for v in value.values()):
+                raise FieldworkError(_("参数 fixed 须为 {层代码: 单位数}。"))
+        else:
+            known = sorted([*PARAMETER_RULES, "eligible_ages", "level", "p_by_stratum", "fixed"])
+            raise FieldworkError(_("未知的参数“%(name)s”（可用：%(known)s）。") % {"name": name, "known": ", ".join(known)})
+    return parameters
 
 
 def _user(user: AbstractBaseUser | None) -> Any:
@@ -157,7 +201,7 @@ def allocation_compute(
         return allocate_proportional(sizes, psu_total, np.minimum(caps, minimum), caps), {}
     except FieldworkError:
         raise
-    except (TypeError, ValueError) as exc:  # a bad parameter, or a total the strata cannot hold
+    except (TypeError, ValueError, ArithmeticError) as exc:  # a total the strata cannot hold, numbers out of reach
         raise FieldworkError(str(exc)) from exc
 
 
@@ -189,7 +233,7 @@ def sample_design_create(
         raise FieldworkError(_("未知的抽户方法“%(method)s”。") % {"method": household_method})
     if households_per_psu < 1:
         raise FieldworkError(_("每个单位至少抽取 1 户。"))
-    params = {**DEFAULT_PARAMETERS, **(parameters or {})}
+    params = {**DEFAULT_PARAMETERS, **parameters_checked(dict(parameters or {}))}
     strata = design_strata(frame, stratify_by)
     if not strata:
         raise FieldworkError(_("抽样框中没有单位。"))
@@ -361,9 +405,11 @@ def household_roster_record(
     """Store the household roster of CASE, select the respondent by Kish and set π_person = 1/k.
 
     Returns the selected member, or None when nobody is eligible (the case is then not
-    eligible, AAPOR 4).  The roster can be corrected until a questionnaire is answered; from
-    then on the selection is fixed.
+    eligible, AAPOR 4).  The roster can be corrected until a questionnaire is answered (or the
+    wave is closed: WaveClosed); from then on the selection is fixed.
     """
+    if not access.wave_open(case.wave):
+        raise WaveClosed(case.wave.code)
     if case.responses.exists():
         raise FieldworkError(_("该户已有答卷，不能再修改家庭成员名单（被访者已确定）。"))
     if not 1 <= len(members) <= 30:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assessment import access
-from assessment.errors import FieldworkError
+from assessment.errors import FieldworkError, WaveClosed
 from assessment.models import Assignment, AuditEvent, Case, Disposition, Visit
 from assessment.models.audit import county_of_wave
 from questionnaires.invitations import invitation_create
@@ -24,17 +24,25 @@ INTERVIEWS = (Disposition.COMPLETE, Disposition.PARTIAL)
 CLOCK_SKEW = timedelta(hours=24)  # a device clock may run ahead; further ahead is a wrong date
 
 
+def waves_open_required(cases: Iterable[Case]) -> None:
+    """Raise WaveClosed if one of CASES belongs to a closed wave (`access.wave_open`)."""
+    code = access.closed_wave_code({c.wave_id for c in cases})
+    if code is not None:
+        raise WaveClosed(code)
+
+
 @transaction.atomic
 def cases_assign(*, cases: Iterable[Case], enumerator: AbstractBaseUser, user: AbstractBaseUser) -> int:
     """Give CASES to ENUMERATOR, closing each case's open assignment; return how many changed hands.
 
     Refused as a whole (PermissionDenied) if USER may not assign one of the cases, or may not
-    hand work to ENUMERATOR.
+    hand work to ENUMERATOR; (WaveClosed) if one of them belongs to a closed wave.
     """
     todo = [c for c in cases]
     for case in todo:
         if not access.can_assign_to(user, case, enumerator):
             raise PermissionDenied(_("无权把样本户 %(code)s 分配给该调查员。") % {"code": case.code})
+    waves_open_required(todo)
     moved = [c for c in todo if c.assigned_to_id != enumerator.pk]
     if not moved:
         return 0
@@ -79,13 +87,15 @@ def visit_record(
     """Store one contact attempt once; return (visit, created).
 
     A retry with the same client id and content returns the stored visit; the same client id
-    with other content is refused.  The case's disposition follows (`case_disposition_from_visits`).
+    with other content is refused, as is a new visit to a case of a closed wave (WaveClosed).
+    The case's disposition follows (`case_disposition_from_visits`).
     """
     existing = Visit.objects.filter(client_id=client_id).first()
     if existing is not None:
         return _same_visit(existing, case, visited_at, outcome), False
     if not access.can_work_case(user, case):
         raise PermissionDenied(_("无权记录该样本户的访问。"))
+    waves_open_required([case])
     if outcome not in Disposition.values or outcome == Disposition.PENDING:
         raise FieldworkError(_("访问结果“%(outcome)s”无效。") % {"outcome": outcome})
     if timezone.is_naive(visited_at):
@@ -151,8 +161,12 @@ def visits_sync(*, visits: Sequence[VisitInput], user: AbstractBaseUser) -> list
 
 @transaction.atomic
 def invitations_issue(*, cases: Iterable[Case], user: AbstractBaseUser | None = None) -> dict[int, str]:
-    """Return {case id: live invitation token}, creating an invitation for each case without one."""
+    """Return {case id: live invitation token}, creating an invitation for each case without one.
+
+    Raises WaveClosed for a case of a closed wave: its links would open nothing.
+    """
     todo = list(cases)
+    waves_open_required(todo)
     live = {
         inv.case_id: inv.token
         for inv in Invitation.objects.filter(case__in=todo, revoked=False, expires_at__gt=timezone.now())

@@ -43,18 +43,24 @@ def _user(user: AbstractBaseUser | None) -> Any:
     return user if user is not None and user.is_authenticated else None
 
 
+FIRST_YEAR, LAST_YEAR = 1949, 2100  # a frame's reference year (as the API's)
+MAX_SIZE = 1e9  # a measure of size (population, households) beyond any county's
+MAX_COUNT = 1_000_000  # households of one unit
+
+
 def _positive_number(text: str) -> float | None:
+    """Return TEXT as a number in (0, MAX_SIZE], or None."""
     try:
         value = float(text.replace(",", "").replace("，", ""))
     except ValueError:
         return None
-    return value if math.isfinite(value) and value > 0 else None
+    return value if math.isfinite(value) and 0 < value <= MAX_SIZE else None
 
 
 def _count(text: str) -> int | None:
-    """Return TEXT as a whole number ≥ 1 (e.g. '12' or Excel's '12.0'), or None."""
+    """Return TEXT as a whole number in [1, MAX_COUNT] (e.g. '12' or Excel's '12.0'), or None."""
     value = _positive_number(text)
-    return int(value) if value is not None and value.is_integer() else None
+    return int(value) if value is not None and value.is_integer() and value <= MAX_COUNT else None
 
 
 def _frame_units(table: Table, county: County, frame: Frame) -> list[FrameUnit]:
@@ -96,12 +102,12 @@ def _frame_units(table: Table, county: County, frame: Frame) -> list[FrameUnit]:
             problem("urban_rural", _("“%(value)s”无效：应为 urban/rural（城镇/农村）。") % {"value": row[col["urban_rural"]]})
         size = _positive_number(row[col["measure_of_size"]])
         if size is None:
-            problem("measure_of_size", _("“%(value)s”不是正数：规模度量须大于 0。") % {"value": row[col["measure_of_size"]]})
+            problem("measure_of_size", _("“%(value)s”无效：规模度量须为大于 0、不超过 10 亿的数。") % {"value": row[col["measure_of_size"]]})
         households = None
         if "households" in col and row[col["households"]]:
             households = _count(row[col["households"]])
             if households is None:
-                problem("households", _("“%(value)s”不是正整数。") % {"value": row[col["households"]]})
+                problem("households", _("“%(value)s”无效：户数须为 1 到 1000000 的整数。") % {"value": row[col["households"]]})
         if town is None or urban_rural is None or size is None or not code or not name:
             continue
         village = villages.get(code) if frame.kind == Frame.Kind.AREA else None
@@ -141,6 +147,8 @@ def frame_import(
     """
     if kind not in Frame.Kind.values:
         raise ImportRejected([ImportProblem(None, None, _("未知的抽样框类型“%(kind)s”。") % {"kind": kind})])
+    if not FIRST_YEAR <= reference_year <= LAST_YEAR:
+        raise ImportRejected([ImportProblem(None, None, _("资料年份须在 %(low)d 到 %(high)d 之间。") % {"low": FIRST_YEAR, "high": LAST_YEAR})])
     table = table_read(data, filename, sheet_names=FRAME_SHEETS)
     frame = Frame.objects.create(
         county=county, name=name[:128], kind=kind, reference_year=reference_year,

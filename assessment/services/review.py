@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from assessment import access, quality
-from assessment.errors import FieldworkError
+from assessment.errors import FieldworkError, WaveClosed
 from assessment.models import AuditEvent, Case, Wave
 from assessment.models.audit import county_of_wave
 from questionnaires.models import Item, Response, ResponseScore, ReviewDecision, ScoringKey
@@ -196,7 +196,8 @@ def response_review(*, response: Response, decision: str, reason: str, user: Abs
 
     Rejecting a household's demographics rejects its other questionnaires too: without
     demographics they can be neither classified nor weighted.  Rejected responses are left
-    out of estimates; the wave's weight sets then need recomputing.
+    out of estimates; the wave's weight sets then need recomputing.  A closed wave's review is
+    final (WaveClosed).
     """
     if decision not in (Response.Review.APPROVED, Response.Review.REJECTED):
         raise FieldworkError(_("审核决定须为“通过”或“剔除”。"))
@@ -205,6 +206,8 @@ def response_review(*, response: Response, decision: str, reason: str, user: Abs
         raise FieldworkError(_("请填写审核理由。"))
     if not access.can_review_response(user, response):
         raise PermissionDenied(_("无权审核这份答卷。"))
+    if not access.wave_open(response.wave):
+        raise WaveClosed(response.wave.code)
     decided = [response]
     if decision == Response.Review.REJECTED and response.instrument_version.instrument.code == DEMOGRAPHICS and response.case_id:
         decided += list(

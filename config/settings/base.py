@@ -76,13 +76,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
+POSTGRESQL = ("django.db.backends.postgresql", "config.postgresql")
+
+
 def postgresql_tuned(database: dict) -> dict:  # type: ignore[type-arg]
     """Server-side parameters, and statements a connection runs often (the submission's lookup
     and its one-statement write, say) prepared after SUYANG_DB_PREPARE_THRESHOLD runs (5), so
     PostgreSQL plans them once per connection instead of on every request (the invitation
     lookup: 1.5 ms -> 0.5 ms here).  Behind PgBouncer in transaction mode set it to `off`
     (prepared statements do not survive its connection swaps)."""
-    if database["ENGINE"] == "django.db.backends.postgresql":
+    if database["ENGINE"] in POSTGRESQL:
+        database["ENGINE"] = "config.postgresql"  # refuses out-of-range integers (config/postgresql/base.py)
         threshold = os.environ.get("SUYANG_DB_PREPARE_THRESHOLD", "5")
         database.setdefault("OPTIONS", {}).update(
             server_side_binding=True,
@@ -101,7 +105,7 @@ def with_reporting_replica(databases: dict) -> dict:  # type: ignore[type-arg]
     reports/replica.py); everything else stays on the primary.
     """
     url = os.environ.get("DATABASE_REPLICA_URL")
-    if url and databases["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if url and databases["default"]["ENGINE"] in POSTGRESQL:
         replica = postgresql_tuned(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
         # A replica that drops packets must not hold a report for the kernel's TCP timeout.
         replica["OPTIONS"].setdefault("connect_timeout", 5)
@@ -147,6 +151,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "config.schema.SuyangAutoSchema",
+    "DEFAULT_PARSER_CLASSES": [  # JSON too deeply nested is a 400 (api/parsers.py)
+        "api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
@@ -194,8 +203,11 @@ SUYANG_FIELD_KEYS: list[str] = []
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"tokens": {"()": "config.logfilters.MaskInvitationTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["tokens"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    # runserver's request lines, with the same filter (Django's own handler has none)
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
 # -- Celery: background jobs (report batches, weighting runs) -----------------------------------

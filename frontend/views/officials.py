@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from assessment import access
 from assessment.models import StaffProfile, Town, Wave
+from frontend.templatetags.names import named
 from reports import selectors
 from reports.downloads import batch_download_record, report_download_record
 from reports.models import JobStatus, Report, ReportBatch
@@ -46,7 +47,7 @@ def _wave(request: HttpRequest, profile: StaffProfile, wave_code: str) -> Wave |
     if wave.kind != Wave.Kind.HOUSEHOLD:
         return _not_found(
             request,
-            _("“%(wave)s”是专项调查，它的结果写在%(year)s年入户调查的全县报告里。") % {"wave": wave.name_zh, "year": wave.year},
+            _("“%(wave)s”是专项调查，它的结果写在%(year)s年入户调查的全县报告里。") % {"wave": named(wave), "year": wave.year},
         )
     return wave
 
@@ -94,7 +95,7 @@ def _download(request: HttpRequest, wave_code: str, kind: str, code: str, fmt: s
     if kind == Report.Kind.TOWN:
         town = Town.objects.filter(county_id=wave.county_id, code=code).first()
         if town is None:
-            return _not_found(request, _("%(county)s没有代码为“%(code)s”的乡镇（街道）。") % {"county": wave.county.name_zh, "code": code})
+            return _not_found(request, _("%(county)s没有代码为“%(code)s”的乡镇（街道）。") % {"county": named(wave.county), "code": code})
     if not selectors.can_view_report(request.user, wave, kind, town):
         return _forbidden(request)
     if kind == Report.Kind.GROUP:
@@ -107,7 +108,7 @@ def _download(request: HttpRequest, wave_code: str, kind: str, code: str, fmt: s
     try:
         report = report_file(wave=wave, kind=kind, code=code, fmt=fmt, user=request.user)
     except DataProblem as exc:
-        message = _("“%(wave)s”的数据尚未完成权重计算，或权重计算后又有新的答卷，暂时不能生成报告。请联系县科协管理员重新计算权重后再下载。") % {"wave": wave.name_zh}
+        message = _("“%(wave)s”的数据尚未完成权重计算，或权重计算后又有新的答卷，暂时不能生成报告。请联系县科协管理员重新计算权重后再下载。") % {"wave": named(wave)}
         return _unavailable(request, _("报告暂不可用"), message, status=409, wave=wave, reason=str(exc))
     except selectors.ReportRequestError as exc:
         return _not_found(request, str(exc))
@@ -146,7 +147,7 @@ def batch_start(request: HttpRequest, wave_code: str) -> HttpResponse:
     try:
         batch = report_batch_start(wave=found, user=request.user)
     except DataProblem as exc:
-        message = _("“%(wave)s”的数据尚未完成权重计算，暂时不能生成报告。") % {"wave": found.name_zh}
+        message = _("“%(wave)s”的数据尚未完成权重计算，暂时不能生成报告。") % {"wave": named(found)}
         return _unavailable(request, _("报告暂不可用"), message, status=409, wave=found, reason=str(exc))
     return redirect("report_batch", batch_id=batch.pk)
 

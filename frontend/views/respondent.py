@@ -14,12 +14,12 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from frontend.selectors import respondent_boot
+from frontend.views.values import local_datetime
 from questionnaires.forms import SubmissionError, compiled_form
 from questionnaires.invitations import InvitationInvalid, invitation_open
 from questionnaires.models import Item
@@ -30,7 +30,12 @@ PRECACHE_HEADER = "X-Suyang-Precache"
 
 
 def page_strings() -> dict[str, str]:
-    """Return the words survey.js and field.js show, in the page's language."""
+    """Return the words survey.js and field.js show, in the page's language.
+
+    A count's words come in two forms: KEY for any number, KEY_one for exactly one (English).
+    """
+    from django.utils.translation import ngettext
+
     return {
         "next": _("下一题"),
         "back": _("上一题"),
@@ -45,8 +50,11 @@ def page_strings() -> dict[str, str]:
         "field": _("返回入户调查"),
         "sending": _("正在提交……"),
         "queued": _("回答已保存在本手机上，联网后会自动提交。请不要清除浏览器数据。"),
-        "pending": _("{n} 份答卷等待上传"),
+        "pending": ngettext("{n} 份答卷等待上传", "{n} 份答卷等待上传", 2),
+        "pending_one": ngettext("{n} 份答卷等待上传", "{n} 份答卷等待上传", 1),
+        "all_sent": _("答卷已全部上传。"),
         "offline": _("现在没有网络。您可以继续作答，回答会先保存在本手机上。"),
+        "offline_done": _("现在没有网络，联网后会自动上传。"),
         "resumed": _("已恢复您上次的作答进度。"),
         "rejected": _("服务器没有接受这份答卷，请检查标红的题目后重新提交。"),
         "done_waiting": _("您已答完全部问卷。答卷保存在本手机上，等待联网上传。"),
@@ -68,8 +76,9 @@ def _invitation_or_error(request: HttpRequest, token: str) -> Any:
             "unknown": _("没有找到这个邀请。请检查链接，或联系为您送达邀请的调查员。"),
             "revoked": _("这个邀请已经失效，可能已换发新的邀请。请联系调查员。"),
             "expired": _("这个邀请已经过期。感谢您的关注！"),
+            "closed": _("本次调查已经结束，不再接收答卷。感谢您的关注！"),
         }
-        status = 410 if exc.reason in ("revoked", "expired") else 404
+        status = 410 if exc.reason in ("revoked", "expired", "closed") else 404
         return render(request, "frontend/respondent/invalid.html", {"message": messages[exc.reason]}, status=status)
 
 
@@ -184,7 +193,7 @@ def questionnaire(request: HttpRequest, token: str, code: str) -> HttpResponse:
             errors["client_id"] = _("提交标识无效，请刷新页面后重试。")
             status = 400
         else:
-            started = parse_datetime(request.POST.get("started_at", "") or "")
+            started = local_datetime(request.POST.get("started_at"))  # metadata: an impossible value is dropped
             submission = Submission(client_id=client_id, answers=raw, language=get_language() or "zh-hans", started_at=started)
             try:
                 stored = response_submit(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -15,11 +14,11 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assessment import access, selectors, services
@@ -27,6 +26,9 @@ from assessment.errors import FieldworkError, ImportRejected
 from assessment.models import Case, Disposition, Frame, Role, SampleDesign, SampledUnit, Town, Wave
 from assessment.rates import RATE_NAMES
 from assessment.sheets import SheetText, Slip, invitation_sheet_pdf
+from assessment.weighting import weight_set_compute
+from frontend.views.values import ID_MAX, decimal, local_datetime, object_id, whole
+from scoring.adapters import DataProblem
 
 SHOWN_RATES = ("RR1", "RR3", "RR5", "COOP1", "REF1", "CON1")
 FLAG_LABELS = {
@@ -123,6 +125,28 @@ def monitor(request: HttpRequest) -> HttpResponse:
     })
 
 
+@login_required
+@require_POST
+def weigh(request: HttpRequest) -> HttpResponse:
+    """Recompute the wave's out-of-date weight sets (admins; each run is audited) and go back."""
+    wave = _wave(request)
+    if wave is None or not access.can_run_weighting(request.user, wave):
+        return _forbidden(request)
+    for ws in selectors.weights_stale(wave):
+        name = ws.instrument.name_en if (get_language() or "").startswith("en") else ws.instrument.name_zh
+        try:
+            outcome = weight_set_compute(wave=wave, instrument_code=ws.instrument.code, user=request.user)
+        except DataProblem as exc:
+            messages.error(request, _("%(name)s：权重未能重新计算：%(reason)s") % {"name": name, "reason": exc})
+        else:
+            messages.success(request, _("%(name)s：已重新计算权重（第 %(v)d 版），报告数据随后自动更新。") % {
+                "name": name, "v": outcome.weight_set.version})
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = f"{reverse('staff_monitor')}?wave={wave.code}"
+    return redirect(back)
+
+
 def _rate_view(r: Any) -> dict[str, Any]:
     return {"counts": r.counts, "e": _pct(r.e), "rates": [_pct(r.rates[n]) for n in SHOWN_RATES], "all": {n: r.rates[n] for n in RATE_NAMES}}
 
@@ -140,7 +164,7 @@ def cases(request: HttpRequest) -> HttpResponse:
     town = request.GET.get("town", "")
     disposition = request.GET.get("disposition", "")
     listed = selectors.cases_for(
-        request.user, wave=wave, psu=int(psu) if psu.isdigit() else None, disposition=disposition or None, town=town or None,
+        request.user, wave=wave, psu=object_id(psu), disposition=disposition or None, town=town or None,
     )
     page = Paginator(listed, 100).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -165,10 +189,10 @@ def assign(request: HttpRequest) -> HttpResponse:
     visible = access.visible_cases(request.user).filter(draw__is_current=True)
     codes = request.POST.getlist("case")
     psu = request.POST.get("psu", "")
-    chosen = list(visible.filter(code__in=codes) if codes else visible.filter(sampled_unit_id=int(psu) if psu.isdigit() else -1))
+    chosen = list(visible.filter(code__in=codes) if codes else visible.filter(sampled_unit_id=object_id(psu) or -1))
     if not chosen:
         raise Http404(_("没有这些样本户。"))
-    enumerator = access.assignable_enumerators(request.user).filter(pk=request.POST.get("enumerator") or 0).first()
+    enumerator = access.assignable_enumerators(request.user).filter(pk=object_id(request.POST.get("enumerator")) or -1).first()
     if enumerator is None:
         messages.error(request, _("请选择可分配的调查员。"))
     else:
@@ -176,7 +200,13 @@ def assign(request: HttpRequest) -> HttpResponse:
             moved = services.cases_assign(cases=chosen, enumerator=enumerator, user=request.user)
         except PermissionDenied:
             return _forbidden(request)
-        messages.success(request, _("已将 %(n)d 户分配给 %(who)s。") % {"n": moved, "who": enumerator.get_username()})
+        except FieldworkError as exc:
+            messages.error(request, str(exc))
+        else:
+            if moved:
+                messages.success(request, _("已将 %(n)d 户分配给 %(who)s。") % {"n": moved, "who": enumerator.get_username()})
+            else:
+                messages.info(request, _("这些样本户已分配给 %(who)s，无需变更。") % {"who": enumerator.get_username()})
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = ""  # never send staff off the site
@@ -199,7 +229,7 @@ def case_detail(request: HttpRequest, code: str) -> HttpResponse:
         return _forbidden(request)
     roster_error = visit_error = ""
     if request.method == "POST" and request.POST.get("action") == "visit":
-        visited = _local(request.POST.get("visited_at", ""))
+        visited = local_datetime(request.POST.get("visited_at", ""))
         try:
             client_id = uuid.UUID(request.POST.get("client_id", ""))
             if visited is None:
@@ -226,6 +256,7 @@ def case_detail(request: HttpRequest, code: str) -> HttpResponse:
     members = list(case.members.all())
     return _page(request, "case.html", {
         "wave": case.wave,
+        "wave_open": access.wave_open(case.wave),
         "case": case,
         "visits": case.visits.select_related("enumerator").order_by("-visited_at"),
         "members": members,
@@ -241,17 +272,6 @@ def case_detail(request: HttpRequest, code: str) -> HttpResponse:
         "enumerators": access.assignable_enumerators(request.user),
         "show_address": case.assigned_to_id == request.user.pk,  # contact details: the assigned enumerator only
     }, status=400 if (roster_error or visit_error) else 200)
-
-
-def _local(value: str) -> datetime | None:
-    """Return a datetime-local form value (no zone) as an aware datetime in the site's time zone."""
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        return None
-    if parsed is None:
-        return None
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
 def _roster_rows(request: HttpRequest) -> list[services.MemberInput]:
@@ -274,11 +294,19 @@ def invitation_sheet(request: HttpRequest, psu: int) -> HttpResponse:
     if profile is None or profile.role == Role.OFFICIAL:
         return _forbidden(request)
     su = get_object_or_404(SampledUnit.objects.select_related("unit__town", "draw__design__wave"), pk=psu)
-    households = list(access.visible_cases(request.user).filter(sampled_unit=su).select_related("household").order_by("code"))
+    cases = access.visible_cases(request.user).filter(sampled_unit=su)
     # Printing issues invitations, so it is for the staff who hand them out and their supervisors.
-    if not households:
+    if not cases.exists():
         raise Http404(_("没有这个样本单位。"))
-    tokens = services.invitations_issue(cases=households, user=request.user)
+    households = list(cases.exclude(disposition=Disposition.COMPLETE).select_related("household").order_by("code"))
+    if not households:  # every household has answered: nothing to hand out
+        messages.info(request, _("该单位的样本户都已完成访问，无需再打印邀请。"))
+        return redirect(f"{reverse('staff_cases')}?wave={su.draw.design.wave.code}&psu={su.pk}")
+    try:
+        tokens = services.invitations_issue(cases=households, user=request.user)
+    except FieldworkError as exc:  # a closed wave's links would open nothing
+        messages.error(request, str(exc))
+        return redirect(f"{reverse('staff_cases')}?wave={su.draw.design.wave.code}")
     slips = [
         Slip(
             url=request.build_absolute_uri(f"/r/{tokens[c.pk]}/"),
@@ -315,7 +343,7 @@ def review(request: HttpRequest) -> HttpResponse:
         return redirect(f"{request.path}?wave={wave.code}")
     errors: dict[int, str] = {}
     if request.method == "POST":
-        response = get_object_or_404(access.visible_responses(request.user), pk=request.POST.get("response") or 0)
+        response = get_object_or_404(access.visible_responses(request.user), pk=object_id(request.POST.get("response")) or -1)
         try:
             outcome = services.response_review(
                 response=response, decision=request.POST.get("decision", ""), reason=request.POST.get("reason", ""), user=request.user
@@ -331,10 +359,14 @@ def review(request: HttpRequest) -> HttpResponse:
     if status not in ("flagged", "approved", "rejected", ""):
         status = "flagged"
     queue = selectors.review_queue(request.user, wave, status=status)
+    memo: dict[str, Any] = {}
     return _page(request, "review.html", {
         "wave": wave,
         "status": status,
-        "responses": [{"response": r, "flags": [_flag_text(f) for f in r.flags], "error": errors.get(r.pk, "")} for r in queue[:300]],
+        "responses": [
+            {"response": r, "flags": [_flag_text(f) for f in access.flags_for(request.user, r.flags, memo)], "error": errors.get(r.pk, "")}
+            for r in queue[:300]
+        ],
         "total": queue.count(),
         "stale": selectors.weights_stale(wave),
         "can_flag": access.can_design(request.user, wave),
@@ -350,8 +382,11 @@ def _flag_text(flag: dict[str, Any]) -> str:
         return _("%(label)s：%(p)d%% 的题选同一位置") % {"label": label, "p": round(100 * flag["share"])}
     if code == "enumerator_effect":
         return _("%(label)s：z = %(z)s") % {"label": label, "z": flag["z"]}
-    if code == "duplicate_answers" and flag.get("cases"):
-        return _("%(label)s：%(cases)s") % {"label": label, "cases": _("、").join(flag["cases"])}
+    if code == "duplicate_answers" and (flag.get("cases") or flag.get("elsewhere")):
+        named = list(flag.get("cases", []))
+        if flag.get("elsewhere"):
+            named.append(_("其他乡镇 %(n)d 户") % {"n": flag["elsewhere"]})
+        return _("%(label)s：%(cases)s") % {"label": label, "cases": _("、").join(named)}
     if code == "duplicate_case":
         return _("%(label)s：共 %(n)d 份") % {"label": label, "n": flag["count"]}
     return label
@@ -371,13 +406,13 @@ def frames(request: HttpRequest) -> HttpResponse:
             if upload is None:
                 raise FieldworkError(_("请选择要上传的文件。"))
             if request.POST.get("action") == "households":
-                frame = get_object_or_404(Frame, pk=request.POST.get("frame") or 0, county_id=profile.county_id)
+                frame = get_object_or_404(Frame, pk=object_id(request.POST.get("frame")) or -1, county_id=profile.county_id)
                 result = services.households_import(frame=frame, data=upload.read(), filename=upload.name, user=request.user)
                 messages.success(request, _("已导入 %(h)d 户；为已抽中的单位抽取了 %(c)d 个样本户。") % {"h": result.households, "c": result.cases})
             else:
                 frame = services.frame_import(
                     county=profile.county, name=request.POST.get("name", "").strip() or upload.name,
-                    kind=request.POST.get("kind", Frame.Kind.AREA), reference_year=int(request.POST.get("reference_year") or 0),
+                    kind=request.POST.get("kind", Frame.Kind.AREA), reference_year=whole(request.POST, "reference_year", _("资料年份"), low=0, high=9999, default=0) or 0,
                     data=upload.read(), filename=upload.name, user=request.user,
                 )
                 messages.success(request, _("已导入抽样框“%(name)s”：%(n)d 个单位。") % {"name": frame.name, "n": frame.units.count()})
@@ -408,9 +443,9 @@ def designs(request: HttpRequest) -> HttpResponse:
             return _forbidden(request)
         try:
             if request.POST.get("action") == "draw":
-                design = get_object_or_404(SampleDesign, pk=request.POST.get("design") or 0, wave=wave)
-                seed_text = request.POST.get("seed", "").strip()
-                draw = services.wave_draw_sample(design=design, seed=int(seed_text) if seed_text else None, user=request.user)
+                design = get_object_or_404(SampleDesign, pk=object_id(request.POST.get("design")) or -1, wave=wave)
+                seed = whole(request.POST, "seed", _("随机种子"), low=0, high=ID_MAX)
+                draw = services.wave_draw_sample(design=design, seed=seed, user=request.user)
                 messages.success(request, _("已抽取样本（随机种子 %(seed)d）：%(psus)d 个单位，%(cases)d 户。") % {
                     "seed": draw.seed, "psus": draw.units.count(), "cases": draw.cases.count()})
             else:
@@ -429,28 +464,34 @@ def designs(request: HttpRequest) -> HttpResponse:
 
 def _design_form(request: HttpRequest, wave: Wave) -> dict[str, Any]:
     post = request.POST
-    frame = Frame.objects.filter(pk=post.get("frame") or 0, county_id=wave.county_id).first()
+    frame = Frame.objects.filter(pk=object_id(post.get("frame")) or -1, county_id=wave.county_id).first()
     if frame is None:
         raise FieldworkError(_("请选择抽样框。"))
     parameters: dict[str, Any] = {}
-    for name in ("p", "cv", "deff", "roh", "response_rate", "eligibility_rate"):
-        if post.get(name, "").strip():
-            parameters[name] = float(post[name])
-    for name in ("min_psu_per_town", "min_psu"):
-        if post.get(name, "").strip():
-            parameters[name] = int(post[name])
+    # Wide bounds keep the numbers finite and storable; the design service checks their sense.
+    for name, label, high in (
+        ("p", _("预期比例 p"), 1.0), ("cv", _("目标变异系数 CV"), 10.0), ("deff", _("设计效应 deff"), 100.0),
+        ("roh", "roh", 1.0), ("response_rate", _("预期应答率"), 1.0), ("eligibility_rate", _("预期合格率"), 1.0),
+    ):
+        number = decimal(post, name, label, low=0.0, high=high)
+        if number is not None:
+            parameters[name] = number
+    for name, label in (("min_psu_per_town", _("每镇最少单位数")), ("min_psu", "min_psu")):
+        count = whole(post, name, label, low=0, high=100_000)
+        if count is not None:
+            parameters[name] = count
     if post.get("level"):
         parameters["level"] = post["level"]
     return {
         "frame": frame,
         "name": post.get("name", "").strip() or _("抽样设计"),
         "allocation": post.get("allocation", ""),
-        "psu_total": int(post["psu_total"]) if post.get("psu_total", "").strip() else None,
-        "households_per_psu": int(post.get("households_per_psu") or 0),
+        "psu_total": whole(post, "psu_total", _("抽取单位总数"), low=0, high=100_000),
+        "households_per_psu": whole(post, "households_per_psu", _("每单位抽取户数"), low=0, high=100_000, default=0),
         "stratify_by": ["town", "urban_rural"] if post.get("by_urban_rural") else ["town"],
         "household_method": post.get("household_method", SampleDesign.HouseholdMethod.SYSTEMATIC),
         "parameters": parameters,
     }
 
 
-__all__ = ["assign", "case_detail", "cases", "designs", "frames", "invitation_sheet", "monitor", "review"]
+__all__ = ["assign", "case_detail", "cases", "designs", "frames", "invitation_sheet", "monitor", "review", "weigh"]

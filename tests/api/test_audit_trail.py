@@ -105,7 +105,7 @@ def user(name: str) -> Any:
 
 @pytest.mark.parametrize("decision", ["approved", "rejected"])
 def test_approving_or_rejecting_a_response_is_audited(world: World, decision: str) -> None:
-    target = Response.objects.filter(case__town=world.town_a, instrument_version__instrument__code="science_literacy", review="none").order_by("pk").first()
+    target = Response.objects.filter(wave=world.wave, case__town=world.town_a, instrument_version__instrument__code="science_literacy", review="none").order_by("pk").first()
     supervisor = user("supervisor_yushan")
     response = client_of(supervisor).post(f"/api/v1/responses/{target.pk}/review/", {"decision": decision, "reason": "核对录音"}, format="json")
     assert response.status_code == 200 and response.json()["decided"] == [target.pk]
@@ -162,7 +162,7 @@ def test_downloading_from_the_officials_page_is_audited(world: World) -> None:
 def test_an_admin_reads_their_own_countys_events_and_the_shared_ones(world: World) -> None:
     """The log is kept per county: a neighbouring county's admin sees none of this county's events."""
     supervisor = user("supervisor_yushan")
-    target = Response.objects.filter(case__town=world.town_a, review="none").order_by("pk").first()
+    target = Response.objects.filter(wave=world.wave, case__town=world.town_a, review="none").order_by("pk").first()
     client_of(supervisor).post(f"/api/v1/responses/{target.pk}/review/", {"decision": "approved", "reason": "核对"}, format="json")
     event = only_event("response.review", object_id=str(target.pk))
     assert event.county_id == world.wave.county_id

@@ -1,26 +1,14 @@
 """Throttles on the anonymous doors: tokens that open nothing (per IP), submissions (per invitation), login (per IP)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
 from questionnaires.models import Response
 from tests.frontend.survey_setup import Survey, build_survey
-
-LOW = {"invitation": "5/min", "submission": "3/min", "login": "4/min"}
-
-
-@pytest.fixture
-def low_rates(settings: Any) -> Iterator[None]:
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": LOW}
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def test_unknown_town_names_row_and_column(fc: FieldCounty) -> None:
 def test_non_numeric_or_non_positive_size_is_refused(fc: FieldCounty, size: str) -> None:
     problems = problems_of(fc, GOOD.replace("1200,410", f"{size},410"))
     assert [(row, column) for row, column, _ in problems] == [(2, "measure_of_size")]
-    assert "规模度量须大于 0" in problems[0][2]
+    assert "规模度量须为大于 0" in problems[0][2]
 
 
 def test_duplicate_code_names_both_rows(fc: FieldCounty) -> None:

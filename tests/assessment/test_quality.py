@@ -206,7 +206,7 @@ def test_a_rejection_makes_the_wave_weights_stale(demo_county: Any, db: None) ->
     from assessment.models import County, Wave
     from assessment.selectors import weights_stale
 
-    wave = Wave.objects.get(county=County.objects.get(pk=demo_county.county_id), year=2024, kind=Wave.Kind.HOUSEHOLD)
+    wave = Wave.objects.get(county=County.objects.get(pk=demo_county.county_id), year=2025, kind=Wave.Kind.HOUSEHOLD)
     assert weights_stale(wave) == []
     target = Response.objects.filter(wave=wave, instrument_version__instrument__code="health_literacy").order_by("pk").first()
     admin = __import__("django.contrib.auth", fromlist=["get_user_model"]).get_user_model().objects.get(username="admin")

@@ -178,7 +178,7 @@ def test_staff_pages_on_phone_and_desktop(live_server: Any, phone: Any, desktop:
     shot(page, screenshots, "11-login-error")
     page.locator("#id_password").fill("pw-official-2025")
     tap_and_wait(page, page.get_by_role("button", name="登录"))
-    assert page.url == f"{live_server.url}/"
+    assert page.url == f"{live_server.url}/reports/", "an official starts on the reports"
     page.goto(f"{live_server.url}/reports/")
     assert survey.wave.name_zh in page.locator("main h2").first.inner_text()
     assert "全县报告" in page.locator("table.list").inner_text()

@@ -1,6 +1,7 @@
 """Home and login pages, and the language switch."""
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from tests.frontend.html import CJK, main_text, text_of
@@ -52,9 +53,35 @@ def test_wrong_password_shows_an_error_and_does_not_sign_in(client: Client, staf
     assert "_auth_user_id" not in client.session
 
 
-def test_right_password_signs_in_and_goes_home(client: Client, staff) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("role", "start"), [("admin", "/staff/"), ("supervisor", "/staff/"), ("enumerator", "/field/"), ("county_official", "/reports/")])
+def test_right_password_signs_in_and_starts_on_the_roles_page(client: Client, staff, role: str, start: str) -> None:  # type: ignore[no-untyped-def]
     from tests.frontend.conftest import PASSWORD
 
-    response = client.post("/accounts/login/", {"username": "t_admin", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == "/"
-    assert client.session["_auth_user_id"] == str(staff.admin.pk)
+    user = getattr(staff, role)
+    response = client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == start
+    assert client.session["_auth_user_id"] == str(user.pk)
+    page = client.get(start, follow=True)
+    assert page.status_code == 200, "each role's start page opens for that role"
+
+
+def test_a_next_parameter_still_wins_over_the_start_page(client: Client, staff) -> None:  # type: ignore[no-untyped-def]
+    from tests.frontend.conftest import PASSWORD
+
+    response = client.post("/accounts/login/?next=/reports/", {"username": staff.admin.username, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/reports/"
+
+
+@pytest.mark.parametrize(("role", "shown", "hidden"), [
+    ("admin", ["/staff/", "/field/", "/reports/"], []),
+    ("supervisor", ["/staff/", "/field/", "/reports/"], []),
+    ("enumerator", ["/field/"], ["/reports/", 'href="/staff/"']),
+    ("county_official", ["/reports/"], ["/field/", 'href="/staff/"']),
+])
+def test_the_home_page_links_each_role_to_its_own_pages(client: Client, staff, role: str, shown: list[str], hidden: list[str]) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(getattr(staff, role))
+    html = client.get("/").content.decode()
+    for link in shown:
+        assert f'href="{link}' in html, link
+    for link in hidden:
+        assert link not in html, link

@@ -170,6 +170,20 @@ def test_invitation_sheet_is_a_pdf_for_the_towns_staff(fc: FieldCounty) -> None:
     assert client_for(fc, "enumerator_b").get(f"/staff/psus/{mine.sampled_unit_id}/invitations.pdf").status_code == 404
 
 
+def test_invitation_sheet_leaves_out_completed_households_and_says_when_none_is_left(fc: FieldCounty) -> None:
+    from questionnaires.models import Invitation
+
+    mine = case_in("ta")
+    psu_cases = Case.objects.filter(sampled_unit_id=mine.sampled_unit_id)
+    psu_cases.exclude(pk=mine.pk).update(disposition="complete")
+    client = client_for(fc, "supervisor_a")
+    assert client.get(f"/staff/psus/{mine.sampled_unit_id}/invitations.pdf").status_code == 200
+    assert set(Invitation.objects.filter(case__in=psu_cases).values_list("case_id", flat=True)) == {mine.pk}
+    psu_cases.update(disposition="complete")
+    done = client.get(f"/staff/psus/{mine.sampled_unit_id}/invitations.pdf", follow=True)
+    assert done.redirect_chain and "都已完成访问" in main_text(done.content.decode())
+
+
 # --- frames and designs (admins) ---------------------------------------------------------------
 
 
@@ -243,7 +257,7 @@ def test_a_rejection_needs_a_reason_and_the_page_then_says_the_weights_are_stale
     assert done.status_code == 302
     assert ReviewDecision.objects.get(response=flagged["ta"]).reason == "90 秒答完"
     text = main_text(supervisor.get("/staff/review/").content.decode())
-    assert "权重已过期" in text and "demographics v1" in text
+    assert "权重已过期" in text and "基本情况 v1" in text
     assert flagged["ta"].case.code in main_text(supervisor.get("/staff/review/", {"status": "rejected"}).content.decode())
 
 

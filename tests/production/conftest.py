@@ -57,8 +57,8 @@ def contacts_county(db: Any) -> ContactsCounty:
     )
     shared = Household.objects.create(unit=unit, code="h-shared", size=2, address="李庄村8号", head_name="王建国")
     cases = {}
-    for code, status in (("2024", Wave.Status.CLOSED), ("2025", Wave.Status.FIELDWORK)):
-        wave, draw, sampled, _ = _wave(county, town, frame, unit, code, status)
+    for code in ("2024", "2025"):
+        wave, draw, sampled, _ = _wave(county, town, frame, unit, code, Wave.Status.FIELDWORK)
         for n in (1, 2):
             household = shared if n == 2 else Household.objects.create(
                 unit=unit, code=f"h{code}-{n}", size=3, address=f"李庄村{code}-{n}号", head_name=f"户主{code}{n}"
@@ -72,6 +72,7 @@ def contacts_county(db: Any) -> ContactsCounty:
             HouseholdMember.objects.create(case=case, line=2, name="", sex="male", age=12, eligible=False)
             cases[case.code] = case
         invitations_issue(cases=[cases[f"rt-{code}-1"]])
+    Wave.objects.filter(county=county, code="2024").update(status=Wave.Status.CLOSED)  # its fieldwork over
     return ContactsCounty(
         closed=Wave.objects.get(county=county, code="2024"), open=Wave.objects.get(county=county, code="2025"),
         cases=cases, shared_household=shared,

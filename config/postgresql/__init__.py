@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend, with server-side binding that refuses out-of-range integers (base.py)."""
