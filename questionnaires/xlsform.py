@@ -433,7 +433,11 @@ class _Reader:
     def problem(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
         self.problems.append(FormProblem(sheet, row, column, message))
 
-    def check_expression(self, sheet: str, row: int, column: str, text: str, names: Collection[str] | None) -> None:
+    def check_expression(
+        self, sheet: str, row: int, column: str, text: str, names: Collection[str] | None, earlier: Collection[str] | None = None
+    ) -> None:
+        """Check TEXT parses and reads only NAMES; with EARLIER, only the answers given before it
+        (a condition is evaluated on those: a later one would leave it always false)."""
         if not text:
             return
         try:
@@ -444,6 +448,9 @@ class _Reader:
         if names is not None:
             for ref in sorted(references(tree) - set(names)):
                 self.problem(sheet, row, column, f"${{{ref}}} does not name a question of this form")
+            if earlier is not None:
+                for ref in sorted((references(tree) & set(names)) - set(earlier)):
+                    self.problem(sheet, row, column, f"${{{ref}}} is answered at or after this question: a condition can only read earlier answers")
         for pattern in _regex_patterns(tree):
             try:
                 re.compile(pattern)
@@ -589,7 +596,7 @@ class _Reader:
     def read_survey(self, form: ParsedForm, rows: Rows, external: Mapping[str, str]) -> None:
         names: set[str] = set()
         open_sections: list[tuple[str, int]] = []
-        pending_expressions: list[tuple[int, str, str]] = []
+        pending_expressions: list[tuple[int, str, str, frozenset[str]]] = []  # with the names before the row
         for n, row in rows:
             raw_type = re.sub(r"\s+", " ", row.get("type", "")).strip()
             name = row.get("name", "")
@@ -614,7 +621,7 @@ class _Reader:
                 self.check_labels("survey", n, labels, Section)
                 self.check_length("survey", n, "appearance", row.get("appearance", ""), Section, "appearance")
                 form.sections.append(ParsedSection(n, name, labels, row.get("relevant", ""), row.get("appearance", "")))
-                pending_expressions.append((n, "relevant", row.get("relevant", "")))
+                pending_expressions.append((n, "relevant", row.get("relevant", ""), frozenset(names - {name})))
                 continue
             if base in ("end_group", "end"):
                 if not open_sections:
@@ -635,17 +642,18 @@ class _Reader:
             if name in external:
                 self.problem("survey", n, "name", f"{name!r} is also a question of the required module {external[name]!r}")
                 continue
+            before = frozenset(names)
             names.add(name)
             item = self.read_item(form, n, row, raw_type, name, open_sections[-1][0] if open_sections else None)
             if item is None:
                 continue
             form.items.append(item)
-            for column in ("relevant", "constraint", "choice_filter"):
-                pending_expressions.append((n, column, row.get(column, "")))
+            for column in ("relevant", "constraint", "choice_filter"):  # a constraint may read the answer itself
+                pending_expressions.append((n, column, row.get(column, ""), before | {name} if column == "constraint" else before))
         for section, begin_row in open_sections:
             self.problem("survey", begin_row, "type", f"group {section!r} is never closed with end_group")
-        for n, column, text in pending_expressions:
-            self.check_expression("survey", n, column, text, names | set(external))
+        for n, column, text, earlier in pending_expressions:
+            self.check_expression("survey", n, column, text, names | set(external), earlier | set(external))
 
     def read_item(
         self, form: ParsedForm, n: int, row: dict[str, str], raw_type: str, name: str, section: str | None

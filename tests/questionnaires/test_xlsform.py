@@ -212,6 +212,14 @@ MALFORMED: list[tuple[str, Change, tuple[str, int, str, str]]] = [
      ("survey", 9, "constraint", "bad regular expression '([0-9]'")),
     ("reference to an unknown question", lambda t: set_cell(t, "survey", "why", "relevant", "${minutes} > 8"),
      ("survey", 9, "relevant", "${minutes} does not name a question of this form")),
+    ("relevant reading a later question", lambda t: set_cell(t, "survey", "hours", "relevant", "${why} = 'x'"),
+     ("survey", 8, "relevant", "${why} is answered at or after this question: a condition can only read earlier answers")),
+    ("relevant reading its own question", lambda t: set_cell(t, "survey", "hours", "relevant", "${hours} > 1"),
+     ("survey", 8, "relevant", "${hours} is answered at or after this question")),
+    ("constraint reading a later question", lambda t: set_cell(t, "survey", "hours", "constraint", ". < ${why}"),
+     ("survey", 8, "constraint", "${why} is answered at or after this question")),
+    ("section relevant reading a question inside it", lambda t: set_cell(t, "survey", "sk", "relevant", "${hours} > 1"),
+     ("survey", 6, "relevant", "${hours} is answered at or after this question")),
     ("unclosed group", lambda t: delete_row(t, "survey", len(t["survey"]) - 2),
      ("survey", 6, "type", "group 'sk' is never closed with end_group")),
     ("end_group without begin", _end_group_first,
@@ -371,6 +379,14 @@ def test_malformed_form_is_refused_naming_sheet_row_and_column(
     # Nothing else is blamed on an unrelated row.
     blamed = {(p.sheet, p.row) for p in problems}
     assert blamed == {(sheet, row)} | CONSEQUENCES.get(case, set()), [str(p) for p in problems]
+
+
+def test_conditions_may_read_earlier_answers_and_a_constraint_its_own() -> None:
+    tables = changed(MINI)
+    set_cell(tables, "survey", "hours", "constraint", "${hours} >= 0 and ${hours} <= 24")
+    set_cell(tables, "survey", "hours", "relevant", "selected(${q3}, 'a')")
+    form = read_xlsform(to_markdown(tables), "mini_test.md")
+    assert next(i for i in form.items if i.name == "hours").relevant == "selected(${q3}, 'a')"
 
 
 def test_problem_reads_sheet_row_and_column() -> None:
