@@ -386,11 +386,16 @@ class RosterApi(APIView):
         members = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=30)
 
         def validate_members(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            out = []
-            for item in value:
+            """Each member checked; errors are keyed by the member's line (1 = first)."""
+            out, errors = [], {}
+            for line, item in enumerate(value, start=1):
                 member = RosterApi.Member(data=item)
-                member.is_valid(raise_exception=True)
-                out.append(member.validated_data)
+                if member.is_valid():
+                    out.append(member.validated_data)
+                else:
+                    errors[str(line)] = member.errors
+            if errors:
+                raise serializers.ValidationError(errors)
             return out
 
     @extend_schema_serializer(component_name="RosterResult")

@@ -574,12 +574,16 @@ class ItemAnalysisApi(AdminApi):
         group = serializers.SlugField(required=False)
         weighted = serializers.BooleanField(required=False, default=True)
 
-    @extend_schema(parameters=[Query], responses={200: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[Query], responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> ApiResponse:
         query = self.Query(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
         wave = _admin_wave(request, params["wave"])
+        fielded = wave.wave_instruments.values_list("instrument_version__instrument__code", flat=True)
+        if params["instrument"] not in fielded:  # a request error, not data that is not ready yet
+            return ApiResponse({"instrument": [f"{params['instrument']!r} is not an instrument of wave {wave.code} ({', '.join(fielded)})"]},
+                               status=status.HTTP_400_BAD_REQUEST)
         try:
             analysis = selectors.wave_item_analysis(
                 wave, params["instrument"], group=params.get("group"), weighted=params["weighted"]

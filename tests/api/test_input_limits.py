@@ -171,3 +171,8 @@ def test_expressions_nested_without_end_are_refused_as_expressions(source: str) 
 
 def test_expressions_of_real_forms_still_parse() -> None:
     assert parse("(${age} >= 15 and ${age} <= 69) or not(selected(${edu}, 'none'))")
+
+
+def test_item_analysis_of_an_instrument_the_wave_does_not_field_is_a_400_naming_it(fc: FieldCounty) -> None:
+    response = api(fc).get("/api/v1/item-analysis/", {"wave": fc.wave.code, "instrument": "no_such_test"})
+    assert response.status_code == 400 and "no_such_test" in response.json()["instrument"][0]

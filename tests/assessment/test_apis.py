@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from assessment.models import Assignment, Case, Frame, FrameUnit, Household, SampleDesign, Visit
+from assessment.models import Assignment, Case, Frame, FrameUnit, Household, HouseholdMember, SampleDesign, Visit
 from assessment.services import cases_assign, sample_design_create
 from questionnaires.models import Response, ReviewDecision
 from questionnaires.services import payload_hash
@@ -211,6 +211,15 @@ def test_enumerator_records_the_roster_of_their_own_case_only(fc: FieldCounty) -
     assert api(fc, "supervisor_b").post(f"/api/v1/cases/{theirs.code}/roster/", ROSTER, format="json").status_code == 200
     bad = api(fc, "enumerator_a").post(f"/api/v1/cases/{mine.code}/roster/", {"members": [{"sex": "x", "age": 200}]}, format="json")
     assert bad.status_code == 400
+
+
+def test_roster_errors_name_the_member_and_the_field(fc: FieldCounty) -> None:
+    mine = Case.objects.filter(assigned_to=fc.users["enumerator_a"]).order_by("code").first()
+    members = [{"sex": "male", "age": 45}, {"sex": "female", "age": 43}, {"sex": "x", "age": 200}]
+    bad = api(fc, "enumerator_a").post(f"/api/v1/cases/{mine.code}/roster/", {"members": members}, format="json")
+    assert bad.status_code == 400
+    assert set(bad.json()["members"]) == {"3"} and set(bad.json()["members"]["3"]) == {"sex", "age"}
+    assert not HouseholdMember.objects.filter(case=mine).exists()
 
 
 # --- visits -------------------------------------------------------------------------------
