@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
 
+from assessment import access
 from assessment.fields import EncryptedTextField
 from assessment.models import Case, Wave
 from questionnaires.models import Invitation
@@ -163,7 +164,7 @@ def _lookup(digest: str) -> Invitation | None:
 def invitation_is_live(invitation: Invitation | None) -> bool:
     return (
         invitation is not None and not invitation.revoked and invitation.expires_at > timezone.now()
-        and invitation.wave.status != Wave.Status.CLOSED
+        and access.wave_open(invitation.wave)
     )
 
 
@@ -182,7 +183,7 @@ def invitation_open(token: str, memo: Any = None, *, mark_opened: bool = True) -
         raise InvitationInvalid("revoked")
     if invitation.expires_at <= timezone.now():
         raise InvitationInvalid("expired")
-    if invitation.wave.status == Wave.Status.CLOSED:  # the survey is over (`access.wave_open`)
+    if not access.wave_open(invitation.wave):  # the survey is over
         raise InvitationInvalid("closed")
     if mark_opened and invitation.first_opened_at is None:
         now = timezone.now()

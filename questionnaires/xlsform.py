@@ -56,6 +56,8 @@ from questionnaires.models import (
 )
 
 EXTENSION_SHEETS = ("dimensions", "benchmarks", "groups")
+# What reading a damaged form file raises (the workbook's own, pyxform's, xlrd's, the CSV reader's).
+UNREADABLE_FORM = (PyXFormError, XLRDError, CompDocError, csv.Error, *UNREADABLE)
 LANGS = ("zh", "en")
 LANG_HEADERS = {"zh": "中文 (zh)", "en": "English (en)"}
 _LANG_COLUMN = re.compile(r"^(?P<field>[a-z_]+)::.*\((?P<lang>[A-Za-z\-]+)\)\s*$")
@@ -341,7 +343,7 @@ class _SheetSource:
     def standard(self) -> DefinitionData:
         try:
             return get_xlsform(self.data, file_type=self.suffix or None)
-        except (PyXFormError, XLRDError, CompDocError, csv.Error, *UNREADABLE) as exc:
+        except UNREADABLE_FORM as exc:
             raise XLSFormError([FormProblem("workbook", None, None, f"cannot read the file: {exc}")]) from exc
 
     def csv_sheet_names(self) -> list[str]:
@@ -364,7 +366,7 @@ class _SheetSource:
                 return self._xlsx()
             if self.suffix == ".xls":
                 return self._xls()
-        except (PyXFormError, XLRDError, CompDocError, csv.Error, *UNREADABLE) as exc:
+        except UNREADABLE_FORM as exc:
             raise XLSFormError([FormProblem("workbook", None, None, f"cannot read the extension sheets: {exc}")]) from exc
         return {}
 

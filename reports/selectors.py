@@ -99,10 +99,15 @@ def report_town(wave: Wave, code: str) -> Town:
     return town
 
 
+def population_group_labels(wave: Wave) -> list[tuple[str, str, str]]:
+    """Return (name, Chinese label, English label) of the wave's demographics key's groups, in the key's order."""
+    key = wave_key(wave, "demographics")
+    return list(GroupRule.objects.filter(key=key).order_by("order").values_list("name", "label_zh", "label_en"))
+
+
 def population_groups(wave: Wave) -> dict[str, str]:
     """Return {group name: Chinese label} of the wave's demographics key, in the key's order."""
-    key = wave_key(wave, "demographics")
-    return dict(GroupRule.objects.filter(key=key).order_by("order").values_list("name", "label_zh"))
+    return {name: zh for name, zh, _en in population_group_labels(wave)}
 
 
 def report_group(wave: Wave, name: str) -> tuple[str, str]:
@@ -158,10 +163,9 @@ def visible_reports(user: access.UserLike, wave: Wave) -> list[ReportEntry]:
     ]
     if scope is None:
         try:
-            key = wave_key(wave, "demographics")
+            rules = population_group_labels(wave)
         except DataProblem:
-            key = None
-        rules = GroupRule.objects.filter(key=key).order_by("order").values_list("name", "label_zh", "label_en") if key else []
+            rules = []
         entries += [ReportEntry("group", rule, _("%(group)s报告") % {"group": shown_name(zh, english)}) for rule, zh, english in rules]
     return entries
 

@@ -17,8 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from assessment import access, selectors, services
@@ -133,7 +133,7 @@ def weigh(request: HttpRequest) -> HttpResponse:
     if wave is None or not access.can_run_weighting(request.user, wave):
         return _forbidden(request)
     for ws in selectors.weights_stale(wave):
-        name = ws.instrument.name_en if (get_language() or "").startswith("en") else ws.instrument.name_zh
+        name = selectors.shown_name(ws.instrument.name_zh, ws.instrument.name_en)
         try:
             outcome = weight_set_compute(wave=wave, instrument_code=ws.instrument.code, user=request.user)
         except DataProblem as exc:

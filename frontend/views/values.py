@@ -13,9 +13,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from api.lists import ID_MAX
 from assessment.errors import FieldworkError
-
-ID_MAX = 2**63 - 1  # ids are 64-bit
 
 
 def object_id(text: str | None) -> int | None:
@@ -39,29 +38,29 @@ def local_datetime(value: str | None) -> datetime | None:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
-def whole(post: Mapping[str, str], name: str, label: str, *, low: int, high: int, default: int | None = None) -> int | None:
-    """Return the whole number of field NAME (DEFAULT when empty); FieldworkError naming LABEL otherwise."""
-    text = (post.get(name) or "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise FieldworkError(_("“%(field)s”须为整数。") % {"field": label}) from None
-    if not low <= value <= high:
-        raise FieldworkError(_("“%(field)s”须在 %(low)d 到 %(high)d 之间。") % {"field": label, "low": low, "high": high})
-    return value
-
-
-def decimal(post: Mapping[str, str], name: str, label: str, *, low: float, high: float) -> float | None:
-    """Return the number of field NAME (None when empty); FieldworkError naming LABEL otherwise."""
+def _read(post: Mapping[str, str], name: str, label: str, parse: type[int] | type[float], low: float, high: float) -> int | float | None:
+    """Return field NAME parsed by PARSE (None when empty); FieldworkError naming LABEL unless it is in [LOW, HIGH]."""
     text = (post.get(name) or "").strip()
     if not text:
         return None
     try:
-        value = float(text)
+        value = parse(text)
     except ValueError:
-        raise FieldworkError(_("“%(field)s”须为数字。") % {"field": label}) from None
+        raise FieldworkError((_("“%(field)s”须为整数。") if parse is int else _("“%(field)s”须为数字。")) % {"field": label}) from None
     if not math.isfinite(value) or not low <= value <= high:
+        if parse is int:
+            raise FieldworkError(_("“%(field)s”须在 %(low)d 到 %(high)d 之间。") % {"field": label, "low": low, "high": high})
         raise FieldworkError(_("“%(field)s”须在 %(low)s 到 %(high)s 之间。") % {"field": label, "low": f"{low:g}", "high": f"{high:g}"})
     return value
+
+
+def whole(post: Mapping[str, str], name: str, label: str, *, low: int, high: int, default: int | None = None) -> int | None:
+    """Return the whole number of field NAME (DEFAULT when empty); FieldworkError naming LABEL otherwise."""
+    value = _read(post, name, label, int, low, high)
+    return default if value is None else int(value)
+
+
+def decimal(post: Mapping[str, str], name: str, label: str, *, low: float, high: float) -> float | None:
+    """Return the number of field NAME (None when empty); FieldworkError naming LABEL otherwise."""
+    value = _read(post, name, label, float, low, high)
+    return None if value is None else float(value)
