@@ -28,6 +28,7 @@ from load import Tally, ping_work, respondent_work, run_phase, summary  # noqa: 
 from stack import CpuMeter, Gunicorn, Postgres, survey_started  # noqa: E402
 
 FLOOR_ROUTE = "/bench/floor/{token}/"
+APPEND_ROUTE = "/bench/append/{token}/"
 SUBMISSIONS = {"demographics", "science_literacy"}
 
 
@@ -48,6 +49,10 @@ def main() -> int:
                 " invitation_id bigint NOT NULL REFERENCES questionnaires_invitation (id),"
                 " received_at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL)"
             )
+            conn.execute(
+                "CREATE TABLE bench_append (id bigserial PRIMARY KEY, client_id uuid NOT NULL UNIQUE,"
+                " body jsonb NOT NULL)"
+            )
         floor_env = {**env, "DJANGO_SETTINGS_MODULE": "floor_settings",
                      "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE / "floor"), env.get("PYTHONPATH", "")]))}
         gunicorn = Gunicorn(floor_env, workers=2)
@@ -61,9 +66,10 @@ def main() -> int:
         run_phase(base, respondent_work(Tally(), reused, items, seed=1, route=FLOOR_ROUTE), seconds=3, threads=args.threads)
         warm = Tally()
         run_phase(base, respondent_work(warm, fresh, items, seed=1), seconds=3, threads=args.threads)
-        floor_tally, sub_tally = Tally(), Tally()
+        floor_tally, sub_tally, append_tally = Tally(), Tally(), Tally()
         works = {
             "ping": (Tally(), ping_work),
+            "append": (append_tally, lambda t: respondent_work(t, reused, items, seed=4, route=APPEND_ROUTE)),
             "floor": (floor_tally, lambda t: respondent_work(t, reused, items, seed=2, route=FLOOR_ROUTE)),
             "submission": (sub_tally, lambda t: respondent_work(t, fresh, items, seed=3)),
         }
@@ -77,6 +83,7 @@ def main() -> int:
         gunicorn = None
         with psycopg.connect(pg.url) as conn:
             inbox = {str(row[0]) for row in conn.execute("SELECT client_id FROM bench_inbox")}
+            appended = {str(row[0]) for row in conn.execute("SELECT client_id FROM bench_append")}
         sub_check = responses_check(pg.url, warm.acks + sub_tally.acks)
     finally:
         if gunicorn is not None:
@@ -90,6 +97,8 @@ def main() -> int:
         f"{args.seconds:.0f} s per phase",
         "floor = POST /bench/floor/<token>/: token looked up and throttled as a submission, body shape checked, "
         "appended to a table under a unique client id, committed; nothing validated, planned or scored",
+        "append = POST /bench/append/<token>/: below the floor: no token lookup, no throttle, the body appended and "
+        "committed",
         "",
     ]
     rates = {}
@@ -101,15 +110,18 @@ def main() -> int:
         lines.append(f"{name:<11} {stats['per_second']:8.1f}/s  p50 {stats['p50_ms']:6.1f} ms  p99 {stats['p99_ms']:6.1f} ms"
                      f"   CPU per request: {cpu_text} ms")
     floor_acked = {a.client_id for a in floor_tally.acks}
+    append_acked = {a.client_id for a in append_tally.acks}
     lines += [
         "",
+        f"append / ping: {100 * rates['append'] / rates['ping']:.1f}%   "
         f"floor / ping: {100 * rates['floor'] / rates['ping']:.1f}%   submission / ping: "
         f"{100 * rates['submission'] / rates['ping']:.1f}%   submission / floor: {100 * rates['submission'] / rates['floor']:.1f}%",
         f"floor: {len(floor_acked)} acknowledged in the measured phase, all stored: {'YES' if floor_acked <= inbox else 'NO'}",
+        f"append: {len(append_acked)} acknowledged in the measured phase, all stored: {'YES' if append_acked <= appended else 'NO'}",
         *verdict_lines(sub_check, sub_tally.refused),
     ]
     report_write(lines, args.out)
-    return 0 if floor_acked <= inbox else 1
+    return 0 if floor_acked <= inbox and append_acked <= appended else 1
 
 
 if __name__ == "__main__":

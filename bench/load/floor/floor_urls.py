@@ -52,4 +52,26 @@ class FloorApi(APIView):
                         status=201 if created else 200)
 
 
-urlpatterns = [path("bench/floor/<str:token>/", FloorApi.as_view()), *product]
+class AppendApi(APIView):
+    """Below the floor: no token, no throttle, the body appended and committed.  No submission
+    design that stores before acknowledging can do less on the web node."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    def post(self, request: Request, token: str) -> Response:
+        data = request.data
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO bench_append (client_id, body) VALUES (%s, %s::jsonb)"
+                " ON CONFLICT (client_id) DO NOTHING RETURNING id",
+                [uuid.UUID(str(data["client_id"])), json.dumps(data)],
+            )
+            created = cursor.fetchone() is not None
+        return Response({"client_id": str(data["client_id"]), "status": "stored" if created else "already_stored"},
+                        status=201 if created else 200)
+
+
+urlpatterns = [path("bench/floor/<str:token>/", FloorApi.as_view()),
+               path("bench/append/<str:token>/", AppendApi.as_view()), *product]
