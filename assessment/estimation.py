@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from assessment.models import Wave, WeightSet
 from assessment.weighting import calibrated_design
@@ -34,6 +35,13 @@ class WaveDesign:
     key: ScoringKey
 
 
+def weights_missing(wave: Wave, instrument_code: str) -> DataProblem:
+    """The problem of a wave whose INSTRUMENT_CODE responses have no weights yet."""
+    return DataProblem(
+        _("%(wave)s 轮次的 %(instrument)s 还没有权重：请先计算权重。") % {"wave": wave.code, "instrument": instrument_code}
+    )
+
+
 def wave_design(wave: Wave, instrument_code: str) -> WaveDesign:
     """Return the design behind the current weight set; raise DataProblem if there is none or it is stale."""
     weight_set = (
@@ -42,22 +50,22 @@ def wave_design(wave: Wave, instrument_code: str) -> WaveDesign:
         .first()
     )
     if weight_set is None or weight_set.margin_set is None:
-        raise DataProblem(f"wave {wave.code} has no weights for {instrument_code} yet: run the weighting first")
+        raise weights_missing(wave, instrument_code)
     table = respondent_table(wave, instrument_code)
     stored = stored_weights(weight_set)
     if not np.array_equal(stored.response_id, table.response_id):
         raise DataProblem(
-            f"the weights of wave {wave.code} ({instrument_code}) are out of date: responses changed since "
-            f"weight set v{weight_set.version}; recompute the weights"
+            _("%(wave)s 轮次（%(instrument)s）的权重已过期：第 %(version)s 版权重计算之后答卷有变动，请重新计算权重。")
+            % {"wave": wave.code, "instrument": instrument_code, "version": weight_set.version}
         )
     if not (np.array_equal(stored.stratum, table.stratum) and np.array_equal(stored.psu, table.psu)):
         raise DataProblem(
-            f"the weights of wave {wave.code} ({instrument_code}) are out of date: the sample design (strata, "
-            f"PSUs) changed since weight set v{weight_set.version}; recompute the weights"
+            _("%(wave)s 轮次（%(instrument)s）的权重已过期：第 %(version)s 版权重计算之后抽样设计（层、初级抽样单位）有变动，请重新计算权重。")
+            % {"wave": wave.code, "instrument": instrument_code, "version": weight_set.version}
         )
     raked = calibrated_design(table, margin_totals(weight_set.margin_set), weight_set.method)
     if not np.allclose(raked.weights, stored.final, rtol=1e-9, atol=0):
-        raise DataProblem(f"weight set v{weight_set.version} cannot be reproduced from its inputs")
+        raise DataProblem(_("第 %(version)s 版权重无法由其输入重新得出。") % {"version": weight_set.version})
     return WaveDesign(wave, instrument_code, table, raked.design, weight_set, wave_key(wave, instrument_code))
 
 

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db.models import Count, QuerySet
-from django.utils.translation import get_language
 
 from assessment import access
 from assessment.access import UserLike
 from assessment.estimation import wave_design
 from assessment.models import Case, SampledUnit, Stratum, Town, Wave, WaveInstrument, Weight, WeightSet
+from assessment.names import shown_name
 from assessment.precision import ci_width, ci_width_projected
 from assessment.rates import (
     DispositionCounts,
@@ -72,11 +72,6 @@ class RateRow:
     key: Any
     label: str
     rates: OutcomeRates
-
-
-def shown_name(zh: str, en: str) -> str:
-    """A town's, wave's or instrument's name in the request's language (Chinese if no English one)."""
-    return (en or zh) if (get_language() or "").startswith("en") else zh
 
 
 def _labels(by: str, keys: Iterable[Any]) -> dict[Any, tuple[Any, str]]:

@@ -21,9 +21,11 @@ from typing import Any
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from assessment.demography import RAKING_VARIABLES
 from assessment.models import AuditEvent, Case, CensusMarginSet, Wave, Weight, WeightSet
+from assessment.names import shown_name
 from assessment.nonresponse import classes_collapse
 from assessment.rates import counts_from_dispositions, eligibility_known_share
 from questionnaires.models import Instrument, Response
@@ -62,7 +64,8 @@ def margin_set_for(wave: Wave, instrument: Instrument) -> CensusMarginSet:
     )
     if found is None:
         raise DataProblem(
-            f"no census margins for ages {instrument.age_min}–{instrument.age_max} in {wave.county}: import them first"
+            _("%(county)s没有 %(min)s–%(max)s 岁人口的控制数：请先导入人口控制数。")
+            % {"county": shown_name(wave.county.name_zh, wave.county.name_en), "min": instrument.age_min, "max": instrument.age_max}
         )
     return found
 
@@ -72,24 +75,37 @@ def calibrated_design(
 ) -> RakeResult:
     """Return the raked design of TABLE's respondents (pure given its inputs)."""
     if table.n == 0:
-        raise DataProblem("no usable responses to weight")
+        raise DataProblem(_("没有可用于计算权重的答卷。"))
     calibration = method["calibration"]
     missing = [v for v in calibration["variables"] if v not in totals]
     if missing:
-        raise DataProblem(f"the margin set has no totals for {', '.join(missing)}")
+        raise DataProblem(_("人口控制数缺少这些变量的总数：%(variables)s。") % {"variables": "、".join(missing)})
     design: SurveyDesign = design_create(
         adjusted_weights(table, method), strata=table.stratum, psu=table.psu, lonely_psu=method["design"]["lonely_psu"]
     )
     margins = []
     for variable in calibration["variables"]:
+        present = {str(label) for label in table.labels[variable]}
+        uncounted = sorted(present - {str(level) for level in totals[variable]})
+        if uncounted:
+            raise DataProblem(
+                _("有答卷的“%(variable)s”为“%(label)s”，人口控制数中却没有这一类的总数。")
+                % {"variable": variable, "label": uncounted[0]}
+            )
+        unanswered = sorted(str(level) for level, total in totals[variable].items() if total > 0 and str(level) not in present)
+        if unanswered:
+            raise DataProblem(
+                _("人口控制数中“%(variable)s”为“%(label)s”的一类有 %(total)s 人，却没有一份可用的答卷，无法按它调整权重。")
+                % {"variable": variable, "label": unanswered[0], "total": f"{totals[variable][unanswered[0]]:,.0f}"}
+            )
         try:
             margins.append(Margin.from_labels(variable, table.labels[variable], totals[variable]))
         except ValueError as exc:
-            raise DataProblem(str(exc)) from exc
+            raise DataProblem(_("人口控制数“%(variable)s”不能使用：%(detail)s") % {"variable": variable, "detail": exc}) from exc
     try:
         return weights_rake(design, margins, tol=calibration["tol"], max_iter=calibration["max_iter"])
     except ValueError as exc:
-        raise DataProblem(f"raking failed: {exc}") from exc
+        raise DataProblem(_("按人口控制数调整（raking）失败：%(detail)s") % {"detail": exc}) from exc
 
 
 def cell_key(town: str, urban_rural: str) -> str:
@@ -107,7 +123,7 @@ def adjusted_weights(table: RespondentTable, method: dict[str, Any] = METHOD) ->
     cells = [cell_key(t, u) for t, u in zip(table.labels["town"].tolist(), table.labels["urban_rural"].tolist())]
     missing = sorted(set(cells) - set(factors))
     if missing:
-        raise DataProblem(f"no nonresponse factor for cell {missing[0]}: recompute the weights")
+        raise DataProblem(_("无回答调整单元 %(cell)s 没有调整系数：请重新计算权重。") % {"cell": missing[0]})
     return base * np.asarray([factors[c] for c in cells], dtype=np.float64)
 
 
@@ -119,7 +135,7 @@ def nonresponse_adjustment(wave: Wave, spec: dict[str, Any] = NONRESPONSE) -> di
         .values_list("pk", "town__code", "sampled_unit__unit__urban_rural", "prob_psu", "prob_household", "disposition")
     )
     if not rows:
-        raise DataProblem(f"wave {wave.code} has no sampled cases")
+        raise DataProblem(_("%(wave)s 轮次没有抽中的样本户。") % {"wave": wave.code})
     usable = set(
         Response.objects.filter(wave=wave, case__isnull=False)
         .exclude(review=Response.Review.REJECTED)
@@ -144,7 +160,7 @@ def nonresponse_adjustment(wave: Wave, spec: dict[str, Any] = NONRESPONSE) -> di
         )
         result = weights_nonresponse(weight, responded, labels)
     except ValueError as exc:
-        raise DataProblem(f"nonresponse adjustment of wave {wave.code}: {exc}") from exc
+        raise DataProblem(_("%(wave)s 轮次的无回答调整失败：%(detail)s") % {"wave": wave.code, "detail": exc}) from exc
     factor_of = dict(zip((str(c) for c in result.class_labels), result.factors.tolist()))
     class_of = {cell_key(*cell): label for cell, label in zip(cells, labels)}
     return {

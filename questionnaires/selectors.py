@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from assessment.models import Case, Wave, WaveInstrument
 from questionnaires import expressions
@@ -549,8 +550,10 @@ def wave_item_analysis(
     ids = table.response_id
     if group is not None:
         if group not in table.groups:
-            known = ", ".join(table.groups) or "none"
-            raise DataProblem(f"no population group {group!r} in wave {wave.code} (groups: {known})")
+            known = "、".join(table.groups) or "—"
+            raise DataProblem(
+                _("%(wave)s 轮次没有重点人群“%(group)s”（现有：%(groups)s）。") % {"wave": wave.code, "group": group, "groups": known}
+            )
         member = table.groups[group]
         ids, weights = ids[member], weights[member]
     compiled = key_compile(key)
@@ -561,8 +564,9 @@ def wave_item_analysis(
     missing = [int(rid) for rid in ids.tolist() if rid not in stored]
     if missing:
         raise DataProblem(
-            f"{len(missing)} responses of wave {wave.code} are not scored under {key.label}: run "
-            f"manage.py rescore --instrument {instrument_code} --key {key.version} --wave {wave.code}"
+            _("%(wave)s 轮次有 %(n)d 份答卷尚未按 %(key)s 评分：请运行 %(command)s")
+            % {"wave": wave.code, "n": len(missing), "key": key.label,
+               "command": f"manage.py rescore --instrument {instrument_code} --key {key.version} --wave {wave.code}"}
         )
     answers = dict(
         Response.objects.filter(wave=wave, pk__in=ids.tolist()).values_list("pk", "answers")

@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from assessment import rates
 from assessment.demography import LEVEL_ORDER
 from assessment.demography import label as demographic_label
-from assessment.estimation import WaveDesign
+from assessment.estimation import WaveDesign, weights_missing
 from assessment.models import Town, Wave, WeightSet
 from reports import actions
 from reports.data import (
@@ -795,7 +795,7 @@ def data_fingerprint(wave: Wave) -> str:
     weighted = {ws.instrument.code for ws in rows if ws.wave_id == wave.pk}
     for measure in HEADLINES:
         if measure.instrument not in weighted:
-            raise DataProblem(f"wave {wave.code} has no weights for {measure.instrument} yet: run the weighting first")
+            raise weights_missing(wave, measure.instrument)
     shown: list[tuple[WeightSet, int | None]] = []
     for weight_set in rows:
         try:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from assessment import access
 from assessment.models import Case, County, Role, SampledUnit, Stratum, Town, Wave, WeightSet
-from assessment.selectors import shown_name
+from assessment.names import shown_name
 from questionnaires.models import GroupRule, Item, ResponseScore, ScoringKey
 from scoring.adapters import DataProblem, wave_key
 from scoring.keys import KeyArrays
@@ -46,7 +46,7 @@ def report_county_id(code: str | None) -> int | None:
         return None
     found = County.objects.filter(code=code).values_list("pk", flat=True).first()
     if found is None:
-        raise ReportRequestError(f"no county {code!r}")
+        raise ReportRequestError(_("没有代码为“%(code)s”的县。") % {"code": code})
     return found
 
 
@@ -59,16 +59,16 @@ def report_wave(*, code: str, county_id: int | None = None) -> Wave:
     known_waves = Wave.objects.filter(kind=Wave.Kind.HOUSEHOLD)
     if county_id is not None:
         known_waves = known_waves.filter(county_id=county_id)
-    known = ", ".join(sorted(set(known_waves.values_list("code", flat=True)))) or "none"
+    known = "、".join(sorted(set(known_waves.values_list("code", flat=True)))) or "—"
     if not found:
-        raise ReportRequestError(f"no wave {code!r} (known waves: {known})")
+        raise ReportRequestError(_("没有代码为“%(code)s”的调查轮次（现有：%(known)s）。") % {"code": code, "known": known})
     if len(found) > 1:
-        raise ReportRequestError(f"wave {code!r} exists in several counties: name the county")
+        raise ReportRequestError(_("多个县都有代码为“%(code)s”的调查轮次：请指明县。") % {"code": code})
     wave = found[0]
     if wave.kind != Wave.Kind.HOUSEHOLD:
         raise ReportRequestError(
-            f"wave {code!r} is a {wave.kind} survey: its results are part of the county report of the "
-            f"household wave of {wave.year} (known waves: {known})"
+            _("“%(code)s”是%(kind)s：其结果在 %(year)s 年入户调查的县报告中（现有轮次：%(known)s）。")
+            % {"code": code, "kind": wave.get_kind_display(), "year": wave.year, "known": known}
         )
     return wave
 
@@ -94,8 +94,11 @@ def county_towns(wave: Wave) -> list[Town]:
 def report_town(wave: Wave, code: str) -> Town:
     town = Town.objects.filter(county_id=wave.county_id, code=code).first()
     if town is None:
-        known = ", ".join(t.code for t in county_towns(wave))
-        raise ReportRequestError(f"no town {code!r} in {wave.county} (towns: {known})")
+        known = "、".join(t.code for t in county_towns(wave))
+        raise ReportRequestError(
+            _("%(county)s没有代码为“%(code)s”的乡镇（街道）（现有：%(known)s）。")
+            % {"county": shown_name(wave.county.name_zh, wave.county.name_en), "code": code, "known": known}
+        )
     return town
 
 
@@ -113,7 +116,7 @@ def population_groups(wave: Wave) -> dict[str, str]:
 def report_group(wave: Wave, name: str) -> tuple[str, str]:
     groups = population_groups(wave)
     if name not in groups:
-        raise ReportRequestError(f"no population group {name!r} (groups: {', '.join(groups)})")
+        raise ReportRequestError(_("没有代码为“%(code)s”的重点人群（现有：%(known)s）。") % {"code": name, "known": "、".join(groups)})
     return name, groups[name]
 
 
@@ -182,7 +185,7 @@ class BenchmarkArrays:
     def benchmark(self, name: str, dimension: str | None = None) -> FloatArray:
         found = self.flags.get((name, dimension or ""))
         if found is None:
-            raise DataProblem(f"no scores for benchmark {name}{':' + dimension if dimension else ''}")
+            raise DataProblem(_("没有达标规则“%(benchmark)s”的得分。") % {"benchmark": f"{name}:{dimension}" if dimension else name})
         return found
 
 

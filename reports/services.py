@@ -17,6 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from assessment.models import AuditEvent, Town, Wave
 from reports import jobs
@@ -61,7 +62,7 @@ def _scope(wave: Wave, kind: str, code: str) -> tuple[Town | None, str]:
     if kind != Report.Kind.COUNTY:
         from reports.selectors import ReportRequestError
 
-        raise ReportRequestError(f"no report kind {kind!r} (kinds: county, town, group)")
+        raise ReportRequestError(_("没有“%(kind)s”类报告（可选 county、town、group）。") % {"kind": kind})
     return None, ""
 
 
@@ -100,7 +101,7 @@ def report_file(
     if fmt not in RENDERERS:
         from reports.selectors import ReportRequestError
 
-        raise ReportRequestError(f"no format {fmt!r} (formats: {', '.join(RENDERERS)})")
+        raise ReportRequestError(_("没有“%(format)s”格式的报告（可选 %(formats)s）。") % {"format": fmt, "formats": "、".join(RENDERERS)})
     town, group = _scope(wave, kind, code)
     shared = estimates is not None
     est = estimates if estimates is not None else Estimates()

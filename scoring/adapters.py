@@ -13,6 +13,7 @@ import numpy.typing as npt
 from django.db.models import TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
 
 from assessment.demography import age_group_label, sex_age_label
 from assessment.models import CensusMarginSet, Wave, WaveInstrument, Weight, WeightSet
@@ -51,10 +52,12 @@ def wave_key(wave: Wave, instrument_code: str) -> ScoringKey:
         .first()
     )
     if fielded is None:
-        raise DataProblem(f"{instrument_code} is not fielded in wave {wave.code}")
+        raise DataProblem(_("%(wave)s 轮次没有使用问卷 %(instrument)s。") % {"wave": wave.code, "instrument": instrument_code})
     key = fielded.scoring_key or fielded.instrument_version.scoring_keys.filter(status="published").order_by("-version").first()
     if key is None:
-        raise DataProblem(f"{instrument_code} has no published scoring key in wave {wave.code}")
+        raise DataProblem(
+            _("%(wave)s 轮次的问卷 %(instrument)s 没有已发布的评分标准。") % {"wave": wave.code, "instrument": instrument_code}
+        )
     return key
 
 
@@ -113,10 +116,10 @@ def respondent_table(wave: Wave, instrument_code: str) -> RespondentTable:
     town, urban, sex, age, education, occupation = [], [], [], [], [], []
     for i, (_pk, case_id, code, p1, p2, p3, town_code, stratum_code, certain, unit, ur) in enumerate(rows):
         if p3 is None:
-            raise DataProblem(f"case {code}: no respondent was selected, so it has no inclusion probability")
+            raise DataProblem(_("样本户 %(case)s：尚未选出受访者，因此没有入样概率。") % {"case": code})
         answers = demo.get(case_id)
         if not answers or any(answers.get(k) in (None, "") for k in ("age", "sex", "education")):
-            raise DataProblem(f"case {code}: the demographics module (age, sex, education) is missing")
+            raise DataProblem(_("样本户 %(case)s：缺少基本情况问卷（年龄、性别、文化程度）。") % {"case": code})
         pi[i] = p1 * p2 * p3
         stratum.append(f"{stratum_code}-{unit}" if certain else stratum_code)
         psu.append(code if certain else unit)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django import template
 
-from assessment.selectors import shown_name
+from assessment.names import shown_name
 
 register = template.Library()
 

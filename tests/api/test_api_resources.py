@@ -71,7 +71,9 @@ def test_bad_estimate_queries_are_refused_naming_the_parameter(world: World, par
 def test_estimates_without_current_weights_answer_409(world: World) -> None:
     WeightSet.objects.filter(wave=world.wave, instrument__code="science_literacy").update(is_current=False)
     response = client_of("admin").get("/api/v1/estimates/", {"wave": "2025", "indicator": "science_literacy"})
-    assert response.status_code == 409 and "run the weighting" in response.json()["detail"]
+    assert response.status_code == 409 and "请先计算权重" in response.json()["detail"]
+    english = client_of("admin").get("/api/v1/estimates/", {"wave": "2025", "indicator": "science_literacy"}, headers={"Accept-Language": "en"})
+    assert english.status_code == 409 and english.json()["detail"].endswith("yet: run the weighting first")
 
 
 def test_waves_carry_targets_and_instruments(world: World) -> None:

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.utils import translation
 
 from assessment.demography import EDUCATION_LEVELS
 from assessment.estimation import WaveDesign, benchmark_indicator, estimate_by, estimate_overall, wave_design
@@ -33,14 +34,16 @@ def test_wave_design_reproduces_the_stored_weights(science: WaveDesign) -> None:
 
 def test_wave_design_without_weights_says_to_run_the_weighting(wave: Wave) -> None:
     WeightSet.objects.filter(wave=wave, instrument__code="health_literacy").update(is_current=False)
-    with pytest.raises(DataProblem, match="wave 2025 has no weights for health_literacy yet: run the weighting first"):
+    with pytest.raises(DataProblem, match="2025 轮次的 health_literacy 还没有权重：请先计算权重。"):
+        wave_design(wave, "health_literacy")
+    with translation.override("en"), pytest.raises(DataProblem, match="^wave 2025 has no weights for health_literacy yet: run the weighting first$"):
         wave_design(wave, "health_literacy")
 
 
 def test_wave_design_refuses_weights_it_cannot_reproduce(wave: Wave, science: WaveDesign) -> None:
     row = Weight.objects.filter(weight_set=science.weight_set).order_by("pk").first()
     Weight.objects.filter(pk=row.pk).update(final=row.final * 1.001)
-    with pytest.raises(DataProblem, match="weight set v1 cannot be reproduced from its inputs"):
+    with pytest.raises(DataProblem, match="第 1 版权重无法由其输入重新得出。"):
         wave_design(wave, "science_literacy")
 
 
@@ -49,7 +52,7 @@ def test_wave_design_refuses_a_design_changed_since_the_weights(wave: Wave, scie
     # strata and PSUs that the weight set does not record.
     certain = SampledUnit.objects.filter(draw__design__wave=wave, certainty=True).first()
     SampledUnit.objects.filter(pk=certain.pk).update(certainty=False)
-    with pytest.raises(DataProblem, match=r"wave 2025 \(science_literacy\) are out of date: .*design.*v1"):
+    with pytest.raises(DataProblem, match=r"2025 轮次（science_literacy）的权重已过期：第 1 版权重计算之后抽样设计"):
         wave_design(wave, "science_literacy")
 
 
@@ -182,5 +185,5 @@ def test_case_without_demographics_is_named_in_the_data_problem(wave: Wave) -> N
     demographics = Response.objects.filter(wave=wave, instrument_version__instrument__code="demographics").order_by("pk")
     case = demographics[0].case
     demographics.filter(pk=demographics[0].pk).update(review=Response.Review.REJECTED)
-    with pytest.raises(DataProblem, match=f"case {case.code}: the demographics module"):
+    with pytest.raises(DataProblem, match=f"样本户 {case.code}：缺少基本情况问卷"):
         wave_design(wave, "health_literacy")

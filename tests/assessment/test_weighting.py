@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import translation
 
 from assessment.estimation import wave_design
 from assessment.models import AuditEvent, CensusMargin, CensusMarginSet, County, Wave, Weight, WeightSet
@@ -93,7 +94,7 @@ def test_rejecting_a_response_makes_the_set_stale_and_recomputing_makes_version_
     rejected.review = Response.Review.REJECTED
     rejected.save(update_fields=["review"])
 
-    with pytest.raises(DataProblem, match=r"wave 2025 \(science_literacy\) are out of date.*v1"):
+    with pytest.raises(DataProblem, match=r"2025 轮次（science_literacy）的权重已过期：第 1 版"):
         wave_design(wave, "science_literacy")
 
     admin = get_user_model().objects.get(username="admin")
@@ -145,7 +146,9 @@ def test_an_audit_event_is_written_for_each_computed_weight_set(county: County) 
 def test_missing_census_margins_raise_a_clear_data_problem(county: County) -> None:
     elsewhere = County.objects.create(code="370000", name_zh="无普查县", name_en="No census county")
     wave = Wave.objects.create(county=elsewhere, code="2025", year=2025, name_zh="2025", name_en="2025")
-    with pytest.raises(DataProblem, match="no census margins for ages 18–69 in 无普查县: import them first"):
+    with pytest.raises(DataProblem, match="无普查县没有 18–69 岁人口的控制数：请先导入人口控制数。"):
+        weight_set_compute(wave=wave, instrument_code="science_literacy")
+    with translation.override("en"), pytest.raises(DataProblem, match="no census margins for ages 18–69 in No census county"):
         weight_set_compute(wave=wave, instrument_code="science_literacy")
     assert not WeightSet.objects.filter(wave=wave).exists()
 
@@ -158,21 +161,30 @@ def _table(county: County) -> tuple[RespondentTable, dict[str, dict[str, float]]
 def test_margin_set_without_a_raking_variable_is_refused(county: County) -> None:
     table, totals = _table(county)
     del totals["education"]
-    with pytest.raises(DataProblem, match="the margin set has no totals for education"):
+    with pytest.raises(DataProblem, match="人口控制数缺少这些变量的总数：education。"):
         calibrated_design(table, totals)
 
 
 def test_respondent_level_without_a_census_total_is_refused(county: County) -> None:
     table, totals = _table(county)
     del totals["town"]["devzone"]
-    with pytest.raises(DataProblem, match="'devzone' has no population total"):
+    with pytest.raises(DataProblem, match="有答卷的“town”为“devzone”，人口控制数中却没有这一类的总数。"):
         calibrated_design(table, totals)
 
 
 def test_census_level_without_respondents_is_refused(county: County) -> None:
     table, totals = _table(county)
     totals["town"]["nowhere"] = 1000.0
-    with pytest.raises(DataProblem, match="raking failed"):
+    with pytest.raises(DataProblem, match="“town”为“nowhere”的一类有 1,000 人，却没有一份可用的答卷"):
+        calibrated_design(table, totals)
+
+
+def test_census_margins_with_different_grand_totals_are_refused(county: County) -> None:
+    table, totals = _table(county)
+    totals["town"]["devzone"] += 1000.0
+    with pytest.raises(DataProblem, match="按人口控制数调整（raking）失败：.*disagree on the grand total"):
+        calibrated_design(table, totals)
+    with translation.override("en"), pytest.raises(DataProblem, match="^raking failed: .*disagree on the grand total"):
         calibrated_design(table, totals)
 
 
@@ -187,7 +199,7 @@ def test_no_usable_responses_is_refused(county: County) -> None:
         labels={k: v[:0] for k, v in table.labels.items()},
         groups={},
     )
-    with pytest.raises(DataProblem, match="no usable responses"):
+    with pytest.raises(DataProblem, match="没有可用于计算权重的答卷。"):
         calibrated_design(empty, totals)
 
 

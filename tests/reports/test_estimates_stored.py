@@ -121,9 +121,9 @@ def test_the_job_of_a_deleted_wave_does_nothing(db: None) -> None:
 
 
 def test_the_command_names_a_wrong_wave_or_county(wave_2025: Wave) -> None:
-    with pytest.raises(CommandError, match="no wave '1999' \\(known waves: 2022, 2023, 2024, 2025\\)"):
+    with pytest.raises(CommandError, match="没有代码为“1999”的调查轮次（现有：2022、2023、2024、2025）。"):
         call_command("estimates_store", "--wave", "1999")
-    with pytest.raises(CommandError, match="no county 'atlantis'"):
+    with pytest.raises(CommandError, match="没有代码为“atlantis”的县。"):
         call_command("estimates_store", "--county", "atlantis")
 
 

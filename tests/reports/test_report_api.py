@@ -157,7 +157,7 @@ def test_a_wave_without_weights_is_a_409_with_the_reason(wave_2025: Wave, media:
     Wave.objects.create(county=wave_2025.county, code="2026", year=2026, name_zh="2026年调查", name_en="Survey 2026")
     response = client_of("official").post("/api/v1/reports/", {"wave": "2026"})
     assert response.status_code == 409
-    assert response.json() == {"code": "not_reportable", "detail": "wave 2026 has no weights for science_literacy yet: run the weighting first"}
+    assert response.json() == {"code": "not_reportable", "detail": "2026 轮次的 science_literacy 还没有权重：请先计算权重。"}
     assert client_of("official").post("/api/v1/report-batches/", {"wave": "2026"}).status_code == 409
 
 

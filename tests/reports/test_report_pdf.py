@@ -244,17 +244,16 @@ def test_the_command_writes_tables_of_a_town(wave_2025: Wave, media: Path, tmp_p
 def test_an_unknown_wave_is_refused_naming_the_known_household_waves(wave_2025: Wave) -> None:
     with pytest.raises(CommandError) as refused:
         call_command("report", wave="1999", out="never.pdf")
-    assert "no wave '1999'" in str(refused.value)
-    assert "known waves: 2022, 2023, 2024, 2025" in str(refused.value)
+    assert "没有代码为“1999”的调查轮次（现有：2022、2023、2024、2025）。" in str(refused.value)
     assert not Path("never.pdf").exists()
 
 
 def test_an_enterprise_wave_is_refused_pointing_to_the_household_report(wave_2025: Wave) -> None:
-    with pytest.raises(CommandError, match="enterprise survey: its results are part of the county report"):
+    with pytest.raises(CommandError, match="“2025-enterprise”是企业调查：其结果在 2025 年入户调查的县报告中"):
         call_command("report", wave="2025-enterprise", out="never.pdf")
 
 
-@pytest.mark.parametrize(("option", "message"), [({"town": "atlantis"}, "no town 'atlantis'"), ({"group": "pilots"}, "no population group 'pilots'")])
+@pytest.mark.parametrize(("option", "message"), [({"town": "atlantis"}, "没有代码为“atlantis”的乡镇"), ({"group": "pilots"}, "没有代码为“pilots”的重点人群")])
 def test_an_unknown_town_or_group_is_refused_naming_the_known_ones(wave_2025: Wave, media: Path, option: dict[str, str], message: str) -> None:
     with pytest.raises(CommandError, match=message) as refused:
         call_command("report", wave="2025", out="never.pdf", **option)
@@ -266,6 +265,6 @@ def test_a_wave_without_weights_is_refused_with_the_reason(wave_2025: Wave, medi
     Wave.objects.create(county=wave_2025.county, code="2026", year=2026, name_zh="2026年调查", name_en="Survey 2026")
     with pytest.raises(CommandError) as refused:
         call_command("report", wave="2026", out=str(tmp_path / "x.pdf"))
-    assert "wave 2026 has no weights" in str(refused.value)
+    assert "2026 轮次的 science_literacy 还没有权重" in str(refused.value)
     assert not (tmp_path / "x.pdf").exists()
     assert not Report.objects.filter(wave__code="2026").exists()
