@@ -21,7 +21,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -53,6 +55,39 @@ def run(name: str, kwargs: dict[str, Any]) -> None:
     except KeyError:
         raise JobError(f"no job {name!r} (registered: {', '.join(sorted(_registry)) or 'none'})") from None
     function(**kwargs)
+
+
+_local_locks: dict[tuple[str, int], threading.Lock] = {}
+_local_locks_guard = threading.Lock()
+
+
+@contextmanager
+def one_at_a_time(name: str, key: int) -> Iterator[None]:
+    """Run the block while no other job holds NAME for KEY (e.g. one wave's figures): a second
+    job of the same wave waits, then finds the first one's work done.
+
+    On PostgreSQL a session advisory lock, so it holds across worker processes and nodes (a
+    dropped connection frees it); on SQLite, whose setup runs jobs in threads of one process, a
+    lock of this process.
+    """
+    connection = connections["default"]
+    if connection.vendor == "postgresql":
+        ids = [zlib.crc32(name.encode()) - 2**31, key]  # the two-int4 form of the lock
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", ids)
+        try:
+            yield
+        finally:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", ids)
+            except Exception:  # the connection is gone, and the lock with it
+                logger.warning("could not release the job lock %s %s", name, key, exc_info=True)
+        return
+    with _local_locks_guard:
+        lock = _local_locks.setdefault((name, key), threading.Lock())
+    with lock:
+        yield
 
 
 def _inline(name: str, kwargs: dict[str, Any]) -> None:

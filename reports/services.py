@@ -287,6 +287,7 @@ def estimates_store(*, wave: Wave) -> int:
 @jobs.job("reports.estimates_store")
 def estimates_store_job(*, wave_id: int) -> None:
     """Run `estimates_store` in the background (queued when a weighting run makes new weights)."""
-    wave = Wave.objects.filter(pk=wave_id).first()
-    if wave is not None:  # deleted since
-        estimates_store(wave=wave)
+    with jobs.one_at_a_time("reports.estimates_store", wave_id):  # the second of two runs finds the figures stored
+        wave = Wave.objects.filter(pk=wave_id).first()
+        if wave is not None:  # deleted since
+            estimates_store(wave=wave)
