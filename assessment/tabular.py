@@ -143,10 +143,10 @@ def table_read(data: bytes, filename: str, *, sheet_names: Sequence[str] = ()) -
     for number, values in raw[1:]:
         if len(values) > width and any(values[width:]):
             raise ImportRejected([ImportProblem(number, None, _("这一行的数据比表头的列多。"))])
-        if named:  # the usual case, at C speed
-            rows.append((number, dict(zip(headers, values + ("",) * (width - len(values)) if len(values) < width else values))))
-        else:
-            rows.append((number, {h: (values[j] if j < len(values) else "") for j, h in enumerate(headers) if h}))
+        cells = dict(zip(headers, values + ("",) * (width - len(values))))  # padded to the header; at C speed
+        if not named:
+            cells.pop("", None)  # columns without a header are not read
+        rows.append((number, cells))
     if not rows:
         raise _reject(_("文件只有表头，没有数据行。"))
     if len(rows) > MAX_ROWS:

@@ -85,27 +85,38 @@ def calibrated_design(
     )
     margins = []
     for variable in calibration["variables"]:
-        present = {str(label) for label in table.labels[variable]}
-        uncounted = sorted(present - {str(level) for level in totals[variable]})
-        if uncounted:
-            raise DataProblem(
-                _("有答卷的“%(variable)s”为“%(label)s”，人口控制数中却没有这一类的总数。")
-                % {"variable": variable, "label": uncounted[0]}
-            )
-        unanswered = sorted(str(level) for level, total in totals[variable].items() if total > 0 and str(level) not in present)
-        if unanswered:
-            raise DataProblem(
-                _("人口控制数中“%(variable)s”为“%(label)s”的一类有 %(total)s 人，却没有一份可用的答卷，无法按它调整权重。")
-                % {"variable": variable, "label": unanswered[0], "total": f"{totals[variable][unanswered[0]]:,.0f}"}
-            )
         try:
             margins.append(Margin.from_labels(variable, table.labels[variable], totals[variable]))
         except ValueError as exc:
-            raise DataProblem(_("人口控制数“%(variable)s”不能使用：%(detail)s") % {"variable": variable, "detail": exc}) from exc
+            raise _margin_problem(variable, table.labels[variable], totals[variable], exc) from exc
     try:
         return weights_rake(design, margins, tol=calibration["tol"], max_iter=calibration["max_iter"])
     except ValueError as exc:
-        raise DataProblem(_("按人口控制数调整（raking）失败：%(detail)s") % {"detail": exc}) from exc
+        raise _raking_problem(table, totals, calibration["variables"], exc) from exc
+
+
+def _margin_problem(variable: str, labels: Any, totals: dict[str, float], exc: ValueError) -> DataProblem:
+    """Name, in the user's language, the respondent class a census margin has no total for."""
+    uncounted = sorted({str(label) for label in labels} - {str(level) for level in totals})
+    if uncounted:
+        return DataProblem(
+            _("有答卷的“%(variable)s”为“%(label)s”，人口控制数中却没有这一类的总数。") % {"variable": variable, "label": uncounted[0]}
+        )
+    return DataProblem(_("人口控制数“%(variable)s”不能使用：%(detail)s") % {"variable": variable, "detail": exc})
+
+
+def _raking_problem(table: RespondentTable, totals: dict[str, dict[str, float]], variables: list[str], exc: ValueError) -> DataProblem:
+    """Name, in the user's language, a census class with people but no usable response (what raking
+    cannot reach); other failures keep the numeric library's detail."""
+    for variable in variables:
+        present = {str(label) for label in table.labels[variable]}
+        for level, total in sorted(totals[variable].items()):
+            if total > 0 and str(level) not in present:
+                return DataProblem(
+                    _("人口控制数中“%(variable)s”为“%(label)s”的一类有 %(total)s 人，却没有一份可用的答卷，无法按它调整权重。")
+                    % {"variable": variable, "label": level, "total": f"{total:,.0f}"}
+                )
+    return DataProblem(_("按人口控制数调整（raking）失败：%(detail)s") % {"detail": exc})
 
 
 def cell_key(town: str, urban_rural: str) -> str:

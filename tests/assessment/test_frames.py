@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from openpyxl import Workbook
 
 from assessment.errors import ImportRejected
 from assessment.models import AuditEvent, Frame, FrameUnit, Household, Village
 from assessment.services import frame_import, households_import
 from tests.assessment.fieldwork_setup import FieldCounty, field_county
+from tests.assessment.workbooks import openpyxl_book
 
 pytestmark = pytest.mark.django_db
 
@@ -41,18 +40,6 @@ def problems_of(fc: FieldCounty, text: str | bytes, filename: str = "frame.csv")
         run(fc, text, filename)
     assert (Frame.objects.count(), FrameUnit.objects.count()) == (frames, units), "a bad file must import nothing"
     return [(p.row, p.column, p.message) for p in caught.value.problems]
-
-
-def xlsx(sheets: dict[str, list[list[Any]]]) -> bytes:
-    book = Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 # --- good files -------------------------------------------------------------------------------
@@ -85,7 +72,7 @@ def test_units_are_linked_to_the_village_of_the_same_code(fc: FieldCounty) -> No
 
 
 def test_a_good_xlsx_imports_from_the_frame_sheet(fc: FieldCounty) -> None:
-    data = xlsx({
+    data = openpyxl_book({
         "说明": [["这张表是说明"]],
         "抽样框": [["code", "name", "town", "urban_rural", "students"], ["s01", "第一中学", "ta", "urban", 1500],
                  ["s02", "乙镇中学", "tb", "rural", 640.0]],
@@ -169,13 +156,13 @@ def test_a_broken_xlsx_is_refused(fc: FieldCounty) -> None:
 
 
 def test_xlsx_without_the_frame_sheet_names_the_sheets_it_has(fc: FieldCounty) -> None:
-    data = xlsx({"Sheet1": [["code"], ["v01"]], "人口": [["town", "population"], ["ta", 100]]})
+    data = openpyxl_book({"Sheet1": [["code"], ["v01"]], "人口": [["town", "population"], ["ta", 100]]})
     problems = problems_of(fc, data, filename="frame.xlsx")
     assert "Sheet1" in problems[0][2] and "人口" in problems[0][2]
 
 
 def test_xlsx_whose_only_sheet_is_something_else_reports_the_missing_columns(fc: FieldCounty) -> None:
-    data = xlsx({"人口": [["乡镇", "人口"], ["甲镇", 100]]})
+    data = openpyxl_book({"人口": [["乡镇", "人口"], ["甲镇", 100]]})
     problems = problems_of(fc, data, filename="frame.xlsx")
     assert {column for _, column, _ in problems} == {"code", "name", "urban_rural"}
 

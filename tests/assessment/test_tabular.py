@@ -32,6 +32,7 @@ from assessment.models import Frame
 from assessment.services import frame_import, households_import
 from assessment.tabular import MAX_COLUMNS, MAX_ROWS, Table, columns_match, table_read
 from tests.assessment.fieldwork_setup import FieldCounty, field_county
+from tests.assessment.workbooks import openpyxl_book
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -82,21 +83,6 @@ def assert_read_as_openpyxl(data: bytes, sheet: str) -> list[tuple[int, list[str
     rows = both_readers(data, sheet)
     assert rows == openpyxl_rows(data, sheet)
     return [(number, list(cells)) for number, cells in rows]
-
-
-def openpyxl_book(sheets: dict[str, list[list[Any]]], *, formats: dict[str, str] | None = None) -> bytes:
-    """A workbook written by openpyxl: its strings inline; FORMATS gives cells ("A2") a number format."""
-    book = OpenpyxlWorkbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        ws = book.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-        for ref, number_format in (formats or {}).items():
-            ws[ref].number_format = number_format
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def package(sheets: dict[str, str], *, strings: str | None = None, styles: str | None = None, book_properties: str = "",
